@@ -1,0 +1,240 @@
+"""Deciding which tool calls really failed, and how.
+
+The agent's own flags come first (is_error, exit codes, rejections, interrupts), then two
+corrections in opposite directions:
+- a non-zero exit that is a probe's answer (`grep` with no match, `test -f`, `which x || …`,
+  `ls *.pid`) is not a failure;
+- a "successful" shell result whose exit status was hidden (`cmd | tail`, `cmd || echo`, no exit
+  code at all) is a failure when its own output says so plainly: an `Error:`/`fatal:` line, a
+  password prompt that could not be answered, `command not found`, a usage error — but never when
+  the command only views content (cat, tail, grep, logs), where such words are data.
+
+The verdict is a `Verdict(failed, kind)`; kinds are those of `forewarn.analyze.findings.KINDS`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from forewarn.analyze import shell
+from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
+
+
+class Verdict(NamedTuple):
+    failed: bool
+    kind: str
+
+
+NOT_FAILED = Verdict(False, "benign")
+
+_I = re.IGNORECASE
+_M = re.MULTILINE
+# A bad invocation is told in the first lines of the output: "unknown flag", "accepts 1 arg(s)",
+# "Couldn't find a script named". Cobra-style CLIs print `Usage:` after *any* error, so a usage text
+# alone says nothing unless the output starts with it.
+_USAGE_LEAD = 400
+_USAGE_ERROR = re.compile(
+    r"unknown (?:command|flag|option|subcommand|shorthand flag|argument)|unrecognized (?:option|argument|arguments|subcommand)|"
+    r"invalid (?:option|choice|value for)|unexpected argument|"
+    r"requires (?:at least|at most|exactly) \d+ arg|accepts (?:at most |between )?\d+ arg|"
+    r"missing required (?:argument|flag|option)|the following arguments are required|"
+    r"no such (?:option|subcommand)|illegal option|not a git command|is not a \w+ command|"
+    r"Couldn't find a script named|Missing script:|Unknown command: ['\"]?[\w-]+['\"]?$|"
+    r"Try '[^']+ --help'|Run '[^']+ --help' for usage", _I | _M)
+_USAGE_FIRST = re.compile(r"\A\s*(?:Exit code -?\d+\s*)?(?:usage|Usage|USAGE):")
+# Kind rules are matched against the start of the output and its error lines only: a long log or a
+# health report mentions "not installed" or "sandbox" in passing, and that says nothing.
+_FOCUS_HEAD = 800
+_FOCUS_SCAN = 4000
+_ERROR_LINE = re.compile(
+    r"^.*(?:\berror\b|\bfatal\b|\bfailed\b|denied|not found|no such|cannot|can't|unable to|invalid|unknown|"
+    r"unrecognized|refused|timed out|not permitted|forbidden|Traceback|Exception|not installed|"
+    r"does not exist).*$", _I | _M)
+# Kind classification from error text: first match wins, most specific first.
+_KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
+    # sudo / git asking for credentials they cannot get: an authorisation failure even when the
+    # prompt "timed out" (fingerprint readers)
+    ("permission_denied", re.compile(
+        r"^sudo: (?:a terminal is required|a password is required|\d+ incorrect password)|"
+        r"could not read (?:Username|Password)", _I | _M)),
+    ("timeout_or_hang", re.compile(r"timed out|timeout expired|Command timed out|deadline exceeded|hung\b", _I)),
+    ("too_large", re.compile(r"exceeds maximum allowed tokens|too large|Output too large|maximum (?:file )?size|token limit", _I)),
+    ("edit_mismatch", re.compile(
+        r"String to replace not found|old_string|File has not been read yet|has been modified since|"
+        r"modified since read|unexpectedly modified|Found \d+ matches of the string|must read .* before|"
+        r"apply_patch verification failed|Failed to find expected lines|hunk|patch does not apply|"
+        r"Invalid Context|did not match", _I)),
+    ("tool_validation", re.compile(
+        r"InputValidationError|Invalid tool parameters|unknown tool|No such tool|is a directory|EISDIR|"
+        r"Required parameter|invalid_type|Unexpected parameter|must be (?:an? )?(?:absolute|string|number)|"
+        r"not a valid|was not found in the (?:tool|schema)|Invalid input", _I)),
+    ("command_not_found", re.compile(
+        r"command not found|^(?:\S+: )?(?:line \d+: |\d+: )?[\w.-]+: not found$|"
+        r"is not recognized as (?:an internal|the name)|No such command|"
+        r"executable file not found|^\S*which: no \S+ in \(|Unknown command: ['\"]?[\w-]+['\"]? \(did you|"
+        r"exit code 127|\b127\b.*not found", _I | _M)),
+    ("env_runtime", re.compile(
+        r"ModuleNotFoundError|No module named|ImportError|cannot find module|Cannot find package|"
+        r"externally-managed-environment|No virtual environment|requires Python|"
+        r"python version|command 'python' not found|node: bad option|Unsupported engine|"
+        r"GLIBC|wrong ELF class|version `[^`]+' not found|is not installed in|Did you mean to use|"
+        r"Could not find a version|could not determine executable|No interpreter|Failed to spawn: `", _I)),
+    ("permission_denied", re.compile(
+        r"Permission denied|EACCES|EPERM|Operation not permitted|Access is denied|access denied|"
+        r"a terminal is required|a password is required|could not read Username|"
+        r"Authentication failed|Host key verification failed|not permitted|requires root|"
+        r"must be run as root|unauthori[sz]ed|forbidden|403\b|denied by|is not allowed|"
+        r"sandbox(?:ed)? (?:denied|blocked|error|violation|restriction)|(?:denied|blocked|rejected) by (?:the )?sandbox|"
+        r"dubious ownership|safe\.directory", _I)),
+    ("network", re.compile(
+        r"Could not resolve host|Name or service not known|Connection refused|ECONNREFUSED|"
+        r"Network is unreachable|getaddrinfo|ENOTFOUND|ETIMEDOUT|Temporary failure in name resolution|"
+        r"SSL|certificate verify failed|Failed to connect|connection reset", _I)),
+    ("path_not_found", re.compile(
+        r"No such file or directory|does not exist|cannot access|not found: /|ENOENT|"
+        r"File not found|Path not found|no such file|cannot find the path|Could not find file|"
+        r"could not open|can't open file|not a directory|No files found|pathspec .* did not match", _I)),
+    ("wrong_cli_usage", _USAGE_ERROR),
+]
+_BUILD_TEST = re.compile(
+    r"^(?:pytest|py\.test|tox|nox|unittest|jest|vitest|mocha|ava|karma|playwright|cypress|go test|go build|go vet|"
+    r"cargo (?:test|build|check|clippy|run)|make|cmake|ninja|gradle|gradlew|mvn|tsc|eslint|ruff|flake8|mypy|"
+    r"pyright|pylint|black|prettier|rubocop|rspec|rake|phpunit|dotnet (?:test|build)|swift (?:test|build)|"
+    r"npm (?:test|run \S+)|yarn (?:test|run \S+|build\S*|test\S*|lint\S*)|pnpm (?:test|run \S+)|bun (?:test|run \S+)|"
+    r"\S+ doctor|\S+ check|\S+ lint|\S+ test|\S+ build)"
+)
+
+# A hidden failure shows itself in a short output through lines like these.
+_HIDDEN_FAILURE = re.compile(
+    r"^(?:Error|ERROR|error|Fatal|FATAL|fatal)(?: [\w-]+){0,3}:\s|"
+    r"^[\w.-]+: (?:error|fatal|FATAL|ERROR)(?:\[\w+\])?:\s|"
+    r"^sudo: (?:a terminal is required|a password is required|\d+ incorrect password)|"
+    r"^(?:/\S+: )?(?:line \d+: )?[\w.-]+: command not found$|"
+    r"^Error: unknown (?:command|flag)|"
+    r"^\S+: (?:unrecognized|invalid|illegal) option",
+    _M,
+)
+_PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
+_CANCELLED_SIBLING = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
+_HIDDEN_MAX_LINES = 40
+
+
+def classify(call: ToolCall, text: str | None = None) -> str:
+    """The failure kind of a failed call, from its status, tool and error text."""
+    if call.status == REJECTED:
+        return "user_rejected"
+    if call.status == INTERRUPTED or call.interrupted:
+        return "user_interrupt"
+    text = call.output if text is None else text
+    head = text[:2000]
+    if _KIND_RULES[0][1].search(head):
+        return "permission_denied"  # a credential prompt that "timed out" is still about credentials
+    if call.timed_out:
+        return "timeout_or_hang"
+    if _CANCELLED_SIBLING.search(head[:300]):
+        return "other"
+    if call.exit_code == 127:
+        return "command_not_found"
+    if call.exit_code in (124, 137) and call.family == "shell":
+        return "timeout_or_hang"
+    if _USAGE_FIRST.match(text) or _USAGE_ERROR.search(text[:_USAGE_LEAD]):
+        return "wrong_cli_usage"
+    focus = _focus(text)
+    for kind, pattern in _KIND_RULES:
+        if pattern.search(focus):
+            if kind == "too_large" and call.family == "shell" and not _PERSISTED_TOO_LARGE.search(head):
+                continue  # "too large" in a build log is about the build, not the tool output
+            if kind == "edit_mismatch" and call.family not in ("edit", "write"):
+                if not head.lstrip().startswith("<tool_use_error>"):
+                    continue
+            return kind
+    if call.family == "shell":
+        cmd = command_of(call)
+        if cmd and _BUILD_TEST.match(shell.family(shell.primary_segment(cmd)) or ""):
+            return "build_or_test_failure"
+    if call.family in ("read", "glob", "search") and "not exist" in head:
+        return "path_not_found"
+    return "other"
+
+
+def _focus(text: str) -> str:
+    """The part of an output that tells what went wrong: its start and its error lines."""
+    if len(text) <= _FOCUS_HEAD:
+        return text
+    lines = _ERROR_LINE.findall(text, _FOCUS_HEAD, _FOCUS_SCAN)
+    return text[:_FOCUS_HEAD] + "\n" + "\n".join(lines[:20])
+
+
+def command_of(call: ToolCall) -> str:
+    cmd = call.input.get("command") if call.input else None
+    if isinstance(cmd, list):
+        cmd = " ".join(str(c) for c in cmd)
+    if isinstance(cmd, str):
+        return shell.unwrap_shell(cmd)
+    return ""
+
+
+def judge(call: ToolCall) -> Verdict:
+    """Did this call fail, and how?"""
+    status = call.status
+    if status == PENDING:
+        return NOT_FAILED
+    if status == REJECTED:
+        return Verdict(True, "user_rejected")
+    if status == INTERRUPTED:
+        return Verdict(True, "user_interrupt")
+    family = call.family
+    if status == ERROR or (call.exit_code not in (None, 0)):
+        if family in ("shell",) and _benign_exit(call):
+            return NOT_FAILED
+        return Verdict(True, classify(call))
+    if status == OK and family == "shell" and call.timed_out:
+        return Verdict(True, "timeout_or_hang")
+    if status == OK and family == "shell" and _hidden_failure(call):
+        return Verdict(True, classify(call))
+    return NOT_FAILED
+
+
+def _benign_exit(call: ToolCall) -> bool:
+    """A non-zero exit that answers a question rather than reporting a failure."""
+    cmd = command_of(call)
+    if not cmd:
+        return False
+    code = call.exit_code
+    text = call.output
+    if code is not None and code >= 124:
+        return False  # not found, killed, timed out: never a probe's answer
+    if re.search(r"Traceback \(most recent|panic:|Segmentation fault|command not found", text[:3000]) and not shell.is_probe(cmd):
+        return False
+    if shell.is_probe(cmd):
+        return True
+    if shell.has_section_headers(cmd):
+        return True
+    segs = shell.core_segments(cmd)
+    last = shell.program(segs[-1]) if segs else ""
+    # `grep`/`rg`/`diff`/`cmp`/`test` exit 1 means "no match" / "differs" / "false"
+    if code in (1, None) and last in {"grep", "rg", "egrep", "fgrep", "ag", "diff", "cmp", "test", "[", "[["}:
+        if not re.search(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", text[:2000], re.M):
+            return True
+    if code == 1 and shell.family(segs[-1] if segs else "") == "git diff" and "--exit-code" in cmd:
+        return True
+    return False
+
+
+def _hidden_failure(call: ToolCall) -> bool:
+    """A shell result without a failure flag whose output says it failed."""
+    text = call.output
+    if not text:
+        return False
+    if _PERSISTED_TOO_LARGE.search(text[:200]):
+        return True
+    cmd = command_of(call)
+    if not cmd or shell.is_viewer(cmd) or shell.has_section_headers(cmd) or shell.is_probe(cmd):
+        return False
+    if call.output_bytes > 20000:
+        return False  # a long output that merely contains an error line is a log, not a verdict
+    lines = text.splitlines()
+    if len(lines) > _HIDDEN_MAX_LINES:
+        return False
+    return bool(_HIDDEN_FAILURE.search(text))

@@ -1,0 +1,71 @@
+"""Removing secrets (and, where asked, personal paths) from text before it is stored or sent.
+
+Redaction happens before anything becomes a failure row, a lesson or a teacher prompt. It errs
+on the side of redacting: a lesson that says `[REDACTED]` is still useful; a leaked key is not.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "[REDACTED]"
+
+_PATTERNS: list[re.Pattern[str]] = [
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab
+    re.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}\b"),  # Anthropic / OpenAI / Stripe
+    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
+    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),
+    re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}\b"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
+]
+# KEY=value, "token": "value", --password value, Authorization: Bearer value
+_ASSIGNMENT = re.compile(
+    r"(?i)(\b[\w-]*(?:secret|token|passw(?:or)?d|passwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
+    r"auth|credential|session[_-]?key)[\w-]*\b[\"']?\s*(?:=|:|\s)\s*[\"']?)([^\s\"',;&|]{6,})"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})")
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
+# Cheap substring hints, one of which every rule below needs: most text has no secret, and a
+# lowercase + a few `in` tests cost far less than a dozen regex substitutions.
+_HINTS = (
+    "secret", "token", "passw", "api_key", "api-key", "apikey", "access_key", "access-key", "private",
+    "auth", "credential", "session_key", "session-key", "bearer", "basic ", "akia", "asia", "gh", "glpat",
+    "sk-", "xox", "aiza", "npm_", "pypi-", "eyj", "://",
+)
+_HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)([^/\\\s\"']+)")
+
+
+def redact(text: str) -> str:
+    """`text` with secrets masked."""
+    if not text:
+        return text
+    low = text.lower()
+    if not any(hint in low for hint in _HINTS):
+        return text
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _ASSIGNMENT.sub(_mask_value, text)
+    return text
+
+
+def _mask_value(m: re.Match[str]) -> str:
+    value = m.group(2)
+    if value.startswith(("$", "<", "{", "[REDACTED")) or value.lower() in {"true", "false", "null", "none"}:
+        return m.group(0)  # a variable reference or a placeholder, not a secret
+    return f"{m.group(1)}{MASK}"
+
+
+def home_relative(text: str) -> str:
+    """`/home/alice/x` or `/Users/alice/x` → `~/x`: for files shared with a team."""
+    return _HOME.sub("~", text)
+
+
+def has_home_path(text: str) -> bool:
+    return bool(_HOME.search(text))

@@ -1,0 +1,63 @@
+"""One session's calls → its failures, each paired with its fix, signed and redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from forewarn.analyze.findings import Failure
+from forewarn.analyze.pairing import pair
+from forewarn.analyze.redact import redact
+from forewarn.analyze.signature import environment_signature, main_input, signature
+from forewarn.model import ToolCall, Turn, clip
+
+_ERROR_HEAD = 700
+_ERROR_TAIL = 300
+
+
+def analyze_session(
+    *,
+    file: str,
+    agent: str,
+    session_id: str | None,
+    project: str | None,
+    calls: Sequence[ToolCall],
+    failed: Sequence[bool],
+    kinds: Sequence[str],
+    turns: Sequence[Turn] = (),
+) -> list[Failure]:
+    """Failures of one session file in call order. `calls` must be sorted by `seq`."""
+    out: list[Failure] = []
+    for i, call in enumerate(calls):
+        if not failed[i]:
+            continue
+        kind = kinds[i]
+        p = pair(i, calls, failed, kinds, turns)
+        fix = p.fix
+        sig = signature(call, kind, project)
+        if fix is not None and p.reason in ("runner", "interpreter"):
+            # the lesson is the substitution (python3 → uv run), whatever was being run
+            sig = environment_signature(main_input(call), main_input(fix)) or sig
+        out.append(Failure(
+            file=file,
+            session_id=session_id,
+            project=project,
+            agent=agent,
+            call_id=call.call_id,
+            tool=call.tool,
+            family=call.family,
+            kind=kind,
+            signature=redact(sig),
+            seq=call.seq,
+            timestamp=call.timestamp,
+            input_text=redact(clip(main_input(call), 600, 200)),
+            error=redact(clip(call.output, _ERROR_HEAD, _ERROR_TAIL)),
+            exit_code=call.exit_code,
+            fix_call_id=fix.call_id if fix else None,
+            fix_input_text=redact(clip(main_input(fix), 600, 200)) if fix else None,
+            fix_reason=p.reason,
+            user_corrected=p.user_text is not None,
+            user_text=redact(p.user_text) if p.user_text else None,
+            wasted_bytes=p.wasted_bytes,
+            repeats=p.repeats,
+        ))
+    return out

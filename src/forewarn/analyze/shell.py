@@ -1,0 +1,301 @@
+"""Reading shell commands: split them into segments, find the program that matters, normalise.
+
+Agents wrap the command they mean in plumbing: `cd dir && …`, `bash -lc '…'`, `… 2>&1 | tail -20`,
+`… || true`, `timeout 60 …`, `uv run …`. Detection and pairing need the *core* command (what was
+really run) and its *family* (the program and subcommand), so that `python3 -m pytest -x` and
+`uv run pytest -q` are recognised as the same attempt made two ways.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_SPLIT = re.compile(r"\s*(?:&&|\|\||;|\n|(?<![|>])\|(?![|]))\s*")
+_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT = re.compile(r"^\d?>>?&?\d?$|^\d?>&\d$|^&>$|^<$")
+
+# Wrappers that run another command: skipped when looking for the program that matters.
+_WRAPPERS = {"sudo", "time", "timeout", "nice", "nohup", "env", "exec", "command", "builtin", "xargs", "stdbuf"}
+# Runners whose first argument is the real program (recorded separately as the runner).
+RUNNERS = {"uv": {"run"}, "poetry": {"run"}, "pipenv": {"run"}, "pdm": {"run"}, "hatch": {"run"},
+           "npx": set(), "bunx": set(), "pnpx": set(), "rye": {"run"}, "pixi": {"run"},
+           "conda": {"run"}, "mise": {"exec", "x"}, "bundle": {"exec"}, "dotenv": set()}
+# Commands that only look at things. A non-zero exit from a command made only of these is the
+# probe's answer ("no such file", "not installed", "no match"), not a failure.
+PROBES = {
+    "which", "type", "hash", "test", "[", "[[", "ls", "stat", "file", "echo", "printf", "pgrep",
+    "pidof", "id", "whoami", "uname", "printenv", "grep", "rg", "egrep", "fgrep", "ag", "diff",
+    "cmp", "true", "false", "exit", "readlink", "realpath", "basename", "dirname", "ps", "lsof",
+    "ss", "netstat", "wc", "sort", "uniq", "head", "tail", "cut", "awk", "tr", "sleep", "date",
+    "df", "du", "free", "hostname", "ssh-add", "locale", "getent", "find", "pwd",
+}
+# Commands whose output is content (a file, a log, a listing): error words in it are data.
+VIEWERS = {
+    "cat", "tail", "head", "less", "more", "bat", "grep", "rg", "egrep", "fgrep", "ag", "sed",
+    "awk", "jq", "yq", "find", "ls", "tree", "wc", "diff", "strings", "xxd", "hexdump", "od",
+    "journalctl", "dmesg", "echo", "printf", "sort", "uniq", "cut", "column", "nl", "fd",
+}
+_GIT_VIEW = {"log", "show", "diff", "blame", "grep", "status", "reflog", "ls-files"}
+
+
+@lru_cache(maxsize=4096)
+def split_segments(command: str) -> tuple[str, ...]:
+    """The simple commands of a shell line, split on `&&`, `||`, `;`, `|` and newlines (quotes
+    are respected well enough for our purpose: separators inside quotes rarely matter)."""
+    if "'" not in command and '"' not in command and "\\" not in command:
+        return tuple(p for p in (x.strip() for x in _SPLIT.split(command)) if p)
+    parts: list[str] = []
+    buf: list[str] = []
+    quote = ""
+    i = 0
+    n = len(command)
+    while i < n:
+        ch = command[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < n:
+                buf.append(command[i + 1])
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < n:
+            buf.append(ch + command[i + 1])
+            i += 1
+        elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
+            parts.append("".join(buf))
+            buf = []
+            if ch in "&|":
+                i += 1
+        elif ch == "|" and not (buf and buf[-1] == ">"):
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+_TOKEN = re.compile(r"""(?:[^\s'"\\]|\\.|"(?:[^"\\]|\\.)*"?|'[^']*'?)+""")
+_QUOTED = re.compile(r""""((?:[^"\\]|\\.)*)"?|'([^']*)'?|\\(.)""", re.S)
+
+
+def _unquote(token: str) -> str:
+    return _QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else
+                       m.group(2) if m.group(2) is not None else m.group(3), token)
+
+
+@lru_cache(maxsize=8192)
+def words(segment: str) -> tuple[str, ...]:
+    """Shell words with quotes removed. A regex tokenizer: `shlex` is ~50× slower and we only need
+    programs and arguments, not exact shell semantics."""
+    out = []
+    for m in _TOKEN.finditer(segment):
+        tok = m.group(0)
+        out.append(_unquote(tok) if ("'" in tok or '"' in tok or "\\" in tok) else tok)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _program_words(segment: str) -> tuple[str, ...]:
+    return tuple(_strip_prefix([w for w in words(segment) if not _REDIRECT.match(w)]))
+
+
+def program_words(segment: str) -> list[str]:
+    """The words of a segment from its program on: env assignments, wrappers and redirections
+    removed (`FOO=1 sudo timeout 5 pytest -x 2>&1` → `pytest -x`)."""
+    return list(_program_words(segment))
+
+
+def _strip_prefix(ws: list[str]) -> list[str]:
+    i = 0
+    while i < len(ws):
+        w = ws[i]
+        if _ENV_ASSIGN.match(w):
+            i += 1
+            continue
+        base = w.rsplit("/", 1)[-1]
+        if base in _WRAPPERS:
+            i += 1
+            # skip the wrapper's own options and numeric arguments (timeout 60, nice -n 5)
+            while i < len(ws) and (ws[i].startswith("-") or ws[i].replace(".", "").isdigit()
+                                   or re.fullmatch(r"\d+[smhd]", ws[i])):
+                i += 1
+            continue
+        break
+    return ws[i:]
+
+
+def program(segment: str) -> str:
+    ws = program_words(segment)
+    return ws[0].rsplit("/", 1)[-1] if ws else ""
+
+
+def unwrap_shell(command: str) -> str:
+    """`bash -lc 'cmd'` / `sh -c "cmd"` / `powershell -Command "cmd"` → `cmd`."""
+    stripped = command.strip()
+    m = re.match(r"^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(.*)$", stripped, re.S)
+    if m:
+        inner = m.group(1).strip()
+        if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":
+            inner = inner[1:-1]
+        return inner
+    return stripped
+
+
+def core_segments(command: str) -> list[str]:
+    """Segments that do work: `cd`, `export`, `source`, `set -e` and output filters after a pipe
+    (`| tail -20`, `| head`, `| grep x` when something came before) are left out."""
+    segs = split_segments(unwrap_shell(command))
+    out: list[str] = []
+    for seg in segs:
+        prog = program(seg)
+        if prog in {"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":"}:
+            continue
+        out.append(seg)
+    return out or list(segs)
+
+
+def primary_segment(command: str) -> str:
+    """The segment that is the point of the command: the first one that does work."""
+    segs = core_segments(command)
+    return segs[0] if segs else command.strip()
+
+
+def family(segment: str) -> str:
+    """Program plus subcommand, through runners: `uv run pytest -x` → `pytest`,
+    `git commit -m x` → `git commit`, `python3 -m pytest` → `pytest`, `npm run test` → `npm run test`."""
+    ws = program_words(segment)
+    if not ws:
+        return ""
+    prog = ws[0].rsplit("/", 1)[-1]
+    rest = ws[1:]
+    if prog in RUNNERS:
+        subs = RUNNERS[prog]
+        if subs and rest and rest[0] in subs:
+            rest = rest[1:]
+        elif subs:
+            return f"{prog} {rest[0]}" if rest else prog
+        rest = [w for w in rest if not w.startswith("-")] if prog in {"npx", "bunx", "pnpx"} else _skip_options(rest)
+        if not rest:
+            return prog
+        return family(" ".join(_quote(w) for w in rest))
+    if re.fullmatch(r"python[0-9.]*|py", prog):
+        if len(rest) >= 2 and rest[0] == "-m":
+            return rest[1]
+        if rest and rest[0] == "-c":
+            return "python -c"
+        script = next((w for w in rest if not w.startswith("-")), "")
+        return f"python {script.rsplit('/', 1)[-1]}" if script else "python"
+    sub = next((w for w in rest if not w.startswith("-") and not _ENV_ASSIGN.match(w)), "")
+    if prog in {"npm", "pnpm", "yarn", "bun"} and sub == "run":
+        script = next((w for w in rest[rest.index("run") + 1:] if not w.startswith("-")), "")
+        return f"{prog} run {script}".strip()
+    if sub and _looks_like_subcommand(sub):
+        return f"{prog} {sub}"
+    return prog
+
+
+def _quote(word: str) -> str:
+    return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\"'\"'") + "'"
+
+
+def _skip_options(ws: list[str]) -> list[str]:
+    i = 0
+    while i < len(ws) and ws[i].startswith("-"):
+        i += 1 if "=" in ws[i] else 2 if ws[i] in {"--with", "--python", "-p", "--directory", "--project"} else 1
+    return ws[i:]
+
+
+def _looks_like_subcommand(word: str) -> bool:
+    return bool(re.fullmatch(r"[a-z][a-z0-9_:-]{1,30}", word)) and "/" not in word and "." not in word
+
+
+def runner_of(segment: str) -> str:
+    """How a program was launched: `uv run`, `poetry run`, `.venv/bin/`, `python3 -m`, `npx`, or ""."""
+    ws = program_words(segment)
+    if not ws:
+        return ""
+    prog = ws[0]
+    base = prog.rsplit("/", 1)[-1]
+    if base in RUNNERS:
+        subs = RUNNERS[base]
+        return f"{base} {ws[1]}" if subs and len(ws) > 1 and ws[1] in subs else base
+    if "/" in prog and ("venv" in prog or "/bin/" in prog):
+        return prog.rsplit("/", 1)[0] + "/"
+    if re.fullmatch(r"python[0-9.]*|py", base) and len(ws) > 2 and ws[1] == "-m":
+        return f"{base} -m"
+    return ""
+
+
+def is_probe(command: str) -> bool:
+    """Every segment only looks at something (which, test, ls of a glob, grep, echo…), or is a
+    one-line import check (`python -c "import x; print(x.__version__)"`)."""
+    segs = split_segments(unwrap_shell(command))
+    if not segs:
+        return False
+    real = 0
+    for seg in segs:
+        prog = program(seg)
+        if prog in {"cd", "export", "set", ":"}:
+            continue
+        real += 1
+        if prog in PROBES:
+            if prog == "ls" and not _ls_is_probe(seg, len(segs)):
+                return False
+            continue
+        if prog in {"pacman", "dpkg", "rpm", "brew", "apt", "snap", "pip", "pip3", "npm", "systemctl", "docker"}:
+            ws = program_words(seg)
+            if len(ws) > 1 and ws[1] in {"-Q", "-Qs", "-Qi", "-Ss", "-l", "-s", "-q", "list", "show", "info",
+                                         "status", "is-active", "is-enabled", "ps", "inspect", "search", "policy"}:
+                continue
+            return False
+        if re.fullmatch(r"python[0-9.]*", prog) and _is_import_probe(seg):
+            continue
+        if prog == "command" or seg.startswith("command -v"):
+            continue
+        return False
+    return real > 0
+
+
+def _ls_is_probe(segment: str, nsegs: int) -> bool:
+    """`ls` of a glob, or ls inside a chain of probes, asks whether something exists; a lone
+    `ls some/dir` is the agent guessing a path."""
+    return any(ch in segment for ch in "*?") or nsegs > 1 or "2>" in segment
+
+
+def _is_import_probe(segment: str) -> bool:
+    ws = program_words(segment)
+    if len(ws) < 3 or ws[1] != "-c":
+        return False
+    code = ws[2]
+    stmts = [s.strip() for s in re.split(r"[;\n]", code) if s.strip()]
+    return bool(stmts) and all(s.startswith(("import ", "from ", "print(")) for s in stmts) and "import" in code
+
+
+def is_viewer(command: str) -> bool:
+    """The command's output is content (a file, a log, a search result): words like "error" in it
+    say nothing about the command itself."""
+    segs = core_segments(command)
+    if not segs:
+        return False
+    first = program_words(segs[0])
+    if not first:
+        return False
+    prog = first[0].rsplit("/", 1)[-1]
+    if prog in VIEWERS:
+        return True
+    if prog == "git" and len(first) > 1 and first[1] in _GIT_VIEW:
+        return True
+    if any(w in {"logs", "log"} for w in first[1:3]):
+        return True
+    return bool(prog == "sleep" and len(segs) > 1 and program(segs[1]) in VIEWERS)
+
+
+def has_section_headers(command: str) -> bool:
+    """`echo "--- x ---"; …; echo "=== y ==="`: a diagnostic sweep whose parts may fail by design."""
+    return len(re.findall(r"echo\s+[\"']?(?:-{2,}|={2,}|#{2,})", command)) >= 1 and len(split_segments(command)) >= 3

@@ -1,0 +1,127 @@
+"""Normalised failure signatures: the same mistake in another session gets the same string.
+
+A signature names the pattern, not the instance: numbers, hex ids, quoted names and temp paths
+are folded, so `No module named 'requests'` and `No module named 'numpy'` stay apart (different
+facts) while two runs of the same failing command with different line numbers meet.
+"""
+
+from __future__ import annotations
+
+import re
+
+from forewarn.analyze import shell
+from forewarn.model import ToolCall
+
+_HEX = re.compile(r"\b[0-9a-f]{7,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+_NUM = re.compile(r"\d+(?:\.\d+)*")
+_TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
+_SPACE = re.compile(r"\s+")
+_ERROR_LINE = re.compile(
+    r"(?im)^.*(?:error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
+    r"refused|timed out|usage:|not recognized|does not exist|exception|required).*$"
+)
+_NOISE_PREFIX = re.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
+
+
+def error_line(text: str, limit: int = 160) -> str:
+    """The most telling error line of an output, as written (for people)."""
+    body = _NOISE_PREFIX.sub("", text or "").replace("</tool_use_error>", "")
+    m = _ERROR_LINE.search(body[:3000])
+    line = m.group(0) if m else body.strip().split("\n", 1)[0]
+    line = _SPACE.sub(" ", line).strip(" :")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def launcher(command: str) -> str:
+    """What started the program: `uv run`, `poetry run`, `.venv/bin/`, or the interpreter
+    (`python3 -m pytest` → `python3`, `python3 x.py` → `python3`); "" for a plain program."""
+    seg = shell.primary_segment(command)
+    runner = shell.runner_of(seg)
+    if runner.endswith(" -m"):
+        return runner[:-3]
+    if runner:
+        return runner
+    prog = shell.program(seg)
+    return prog if re.fullmatch(r"python[0-9.]*|node|ruby|perl|php|java|bash|sh", prog) else ""
+
+
+def environment_signature(bad_command: str, fix_command: str) -> str | None:
+    """`shell:env_runtime:python3 -> uv run` when the fix ran the same thing another way."""
+    a, b = launcher(bad_command), launcher(fix_command)
+    if a == b or not (a or b):
+        return None
+    return f"shell:env_runtime:{a or shell.program(shell.primary_segment(bad_command))} -> {b or shell.program(shell.primary_segment(fix_command))}"
+
+
+def error_key(text: str, limit: int = 80) -> str:
+    """The most telling error line of an output, normalised."""
+    body = _NOISE_PREFIX.sub("", text or "")
+    body = body.replace("</tool_use_error>", "")
+    m = _ERROR_LINE.search(body[:3000])
+    line = m.group(0) if m else body.strip().split("\n", 1)[0]
+    line = _TMP.sub("<tmp>", line)
+    line = _HEX.sub("<id>", line)
+    line = _NUM.sub("N", line)
+    line = _SPACE.sub(" ", line).strip(" :")
+    # paths inside the message are facts about this project, keep only their last component
+    line = re.sub(r"(?:[\w.-]*/)+([\w.-]+)", r"\1", line)
+    return line[:limit].lower()
+
+
+def path_of(call: ToolCall) -> str:
+    inp = call.input
+    for key in ("file_path", "path", "notebook_path", "absolute_path", "dir_path", "directory"):
+        value = inp.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def main_input(call: ToolCall) -> str:
+    """The one string that says what the call did: its command, path, pattern or URL."""
+    inp = call.input
+    cmd = inp.get("command")
+    if isinstance(cmd, list):
+        cmd = " ".join(str(c) for c in cmd)
+    if isinstance(cmd, str) and cmd:
+        return shell.unwrap_shell(cmd)
+    path = path_of(call)
+    pattern = inp.get("pattern") or inp.get("query") or inp.get("url")
+    if isinstance(pattern, str) and pattern:
+        return f"{pattern} in {path}" if path else pattern
+    if path:
+        return path
+    for value in inp.values():
+        if isinstance(value, str) and value:
+            return value[:300]
+    return ""
+
+
+def signature(call: ToolCall, kind: str, project: str | None = None) -> str:
+    """`family:kind:subject:error` with every part normalised."""
+    fam = call.family
+    if fam == "shell":
+        cmd = main_input(call)
+        seg = shell.primary_segment(cmd)
+        subject = shell.family(seg) or shell.program(seg) or "?"
+        runner = shell.runner_of(seg)
+        if runner:
+            subject = f"{runner.rstrip('/').rsplit('/', 1)[-1]} {subject}" if runner.endswith("/") else f"{runner} {subject}"
+        if kind in ("user_rejected", "user_interrupt"):
+            return f"shell:{kind}:{subject}"
+        return f"shell:{kind}:{subject}:{error_key(call.output)}"
+    if fam in ("read", "glob", "search") and kind in ("path_not_found", "too_large", "wrong_search_scope"):
+        return f"{fam}:{kind}:{_project_relative(path_of(call), project)}"
+    if fam in ("edit", "write"):
+        if kind in ("user_rejected", "user_interrupt"):
+            return f"{fam}:{kind}"
+        return f"{fam}:{kind}:{error_key(call.output, 60)}"
+    if kind in ("user_rejected", "user_interrupt"):
+        return f"{call.tool.lower()}:{kind}"
+    return f"{fam}:{kind}:{error_key(call.output, 60)}"
+
+
+def _project_relative(path: str, project: str | None) -> str:
+    if project and path.startswith(project.rstrip("/") + "/"):
+        return path[len(project.rstrip("/")) + 1:]
+    return path

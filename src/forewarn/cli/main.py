@@ -1,0 +1,80 @@
+"""The `forewarn` command: a thin shell over the library.
+
+Each command lives in its own module under `forewarn.cli.commands`, parses its options, calls one
+library function and hands the result to `forewarn.cli.render`. `ForewarnError` is caught here
+once: one line on stderr and its exit code. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import click
+
+from forewarn import __version__
+from forewarn.cli.context import Context
+from forewarn.errors import ForewarnError
+
+# command name -> module under forewarn.cli.commands exporting `command` (imported lazily so that
+# `forewarn scan` on an unchanged history does not pay for importing every other command)
+COMMANDS: dict[str, str] = {
+    "scan": "scan",
+    "learn": "learn",
+    "eval": "evaluate",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        cmd: click.Command = import_module(f"forewarn.cli.commands.{module}").command
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="forewarn")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="FOREWARN_DB",
+              help="SQLite database to use (default: $FOREWARN_HOME/forewarn.db).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("-v", "--verbose", count=True, help="Say more (repeat for more detail).")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None, quiet: bool, verbose: int) -> None:
+    """forewarn: make coding agents stop repeating their mistakes.
+
+    It reads your agents' session logs, pairs each failed tool call with the call that fixed
+    it, and turns recurring pairs into lessons delivered through instruction files and hooks.
+    Everything runs offline.
+    """
+    ctx.obj = Context(db_path=db_path, quiet=quiet, verbose=0 if quiet else verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="forewarn", standalone_mode=False)
+    except ForewarnError as err:
+        click.echo(f"forewarn: error: {err}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("forewarn: aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        click.echo("forewarn: interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

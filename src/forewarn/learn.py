@@ -1,0 +1,145 @@
+"""`forewarn learn`: stored failures → findings → specific bullets in the agents' instruction files.
+
+Per project: aggregate the project's failures by signature, keep the actionable findings, render
+each as one specific bullet (the wrong form, the right form, why, how often), route it (team file,
+personal file or agent memory) and plan the marker-section writes. Nothing is written unless
+`apply` is true; the plans carry the diff for the dry run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forewarn.analyze.aggregate import aggregate, is_actionable
+from forewarn.analyze.findings import Finding
+from forewarn.analyze.redact import redact
+from forewarn.analyze.score import load_weights
+from forewarn.errors import ForewarnError
+from forewarn.store import Store
+from forewarn.writers import apply_plans, plan_learnings
+from forewarn.writers.base import Entry, suggest_route
+from forewarn.writers.section import WritePlan
+
+MAX_ENTRIES = 40  # per project: an instruction file is read on every session start
+
+
+@dataclass
+class ProjectLearning:
+    project: str
+    findings: list[Finding]
+    entries: list[Entry]
+    plans: list[WritePlan] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def _key(signature: str) -> str:
+    return "fw-" + hashlib.blake2b(signature.encode(), digest_size=5).hexdigest()
+
+
+def _rel(text: str | None, project: str) -> str:
+    if not text:
+        return ""
+    root = project.rstrip("/") + "/"
+    return text.replace(root, "")
+
+
+def _times(f: Finding) -> str:
+    if f.occurrences <= 1:
+        return "seen once"
+    return f"seen {f.occurrences}× in {f.sessions} session{'s' if f.sessions != 1 else ''}"
+
+
+def render(f: Finding, project: str) -> str:
+    """One specific, actionable line for an instruction file."""
+    wrong = _rel(f.wrong, project)
+    right = _rel(f.right, project)
+    why = _rel(f.reason, project)
+    cat = f.category
+    if cat == "environment" and " -> " in f.subject and right:
+        bad, good = f.subject.split(" -> ", 1)
+        text = f"Run things through `{good}` (e.g. `{right}`), not `{bad}` (e.g. `{wrong}`): {why}"
+    elif cat == "environment" and right and right != wrong:
+        text = f"Use `{right}`, not `{wrong}` ({why})"
+    elif cat == "environment":
+        text = f"`{wrong}` does not work here ({why})"
+    elif cat == "paths" and right and right != wrong:
+        text = f"`{wrong}` does not exist; use `{right}`"
+    elif cat == "paths":
+        text = f"`{wrong}` does not exist ({why})"
+    elif cat == "cli_usage":
+        text = f"`{wrong}` is wrong usage ({why})" + (f"; `{right}` works" if right and right != wrong else "")
+    elif cat == "edits":
+        text = _edit_habit(why)
+    elif cat == "user_prefs":
+        if f.user_corrected:
+            text = f"The user rejected `{wrong}` and said: “{why}”"
+        else:
+            text = f"The user rejected `{wrong}` {f.occurrences}×: show the command and let them run it"
+    elif cat == "large_files":
+        text = f"`{wrong}` is too large to read at once ({why}): read it with offset/limit or search it"
+    elif cat == "hangs":
+        text = f"`{wrong}` hangs or times out ({why})" + (f"; `{right}` works" if right and right != wrong else "")
+    elif cat == "search_scope":
+        text = f"Searching `{wrong}` finds nothing" + (f"; search `{right}` instead" if right else "")
+    else:
+        text = f"`{wrong}` fails ({why})" + (f"; `{right}` works" if right and right != wrong else "")
+    return redact(f"{text} — {_times(f)}")
+
+
+def _edit_habit(why: str) -> str:
+    low = why.lower()
+    if "not been read" in low or "read it first" in low or "must read" in low:
+        return "Read a file right before editing it: edits fail with “File has not been read yet”"
+    if "modified since" in low or "unexpectedly modified" in low:
+        return "Re-read a file right before each edit: it changes under you (“modified since read”)"
+    if "found" in low and "matches" in low:
+        return "Give Edit an old_string that is unique in the file (or use replace_all)"
+    if "not found" in low or "did not match" in low or "verification failed" in low:
+        return "Copy old_string/patch context from a fresh Read: edits fail when it does not match the file exactly"
+    return f"Edits fail here with “{why}”: re-read the file before editing"
+
+
+def entries_for(findings: Sequence[Finding], project: str) -> list[Entry]:
+    out: list[Entry] = []
+    for f in findings:
+        if not is_actionable(f):
+            continue
+        text = render(f, project)
+        out.append(Entry(category=f.category, key=_key(f.signature), text=text,
+                         route=suggest_route(f.kind, text, fix_known=f.fix_confirmed)))
+        if len(out) >= MAX_ENTRIES:
+            break
+    return out
+
+
+def learn(
+    store: Store,
+    projects: Sequence[str],
+    *,
+    agents: Sequence[str] | None = None,
+    target: str | None = None,
+    config_dirs: dict[str, str] | None = None,
+    apply: bool = False,
+) -> list[ProjectLearning]:
+    weights = load_weights()
+    results: list[ProjectLearning] = []
+    for project in projects:
+        findings = aggregate(store.failures(project=project), weights)
+        entries = entries_for(findings, project)
+        result = ProjectLearning(project, findings, entries)
+        if entries or target:
+            if not Path(project).is_dir() and target is None:
+                raise ForewarnError(f"project directory {project} does not exist (use --target FILE to write elsewhere)")
+            result.plans = plan_learnings(project, entries, agents=agents, target=target, config_dirs=config_dirs)
+        results.append(result)
+    if apply:
+        for result in results:
+            result.written = apply_plans(result.plans)
+    return results
+
+
+def known_projects(store: Store) -> list[str]:
+    return [p for p, _sessions, failures in store.projects() if failures]

@@ -1,0 +1,105 @@
+"""What every reader shares: safe incremental line reading and the `Reader` interface.
+
+Invariants of `iter_lines`:
+- it never yields a partial last line (a line without its newline): a writer may still be
+  appending to it, so the caller's saved offset stops just before it;
+- a line longer than `max_line` is skipped (reported as `None`) without ever being held whole in
+  memory, so memory stays flat whatever the input;
+- offsets are byte offsets into the file, so they stay valid across incremental reads.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from forewarn.model import Chunk
+
+MAX_LINE = 8 * 1024 * 1024  # a longer line is skipped and counted: no real record is that large
+_SKIP_BLOCK = 1024 * 1024
+
+
+def iter_lines(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (offset, line) for each complete line from `start`; `line` is None when over-long.
+
+    Stops before an incomplete last line. The caller learns where it stopped from the last offset
+    plus the length of the last line (see `LineCursor`)."""
+    f.seek(start)
+    pos = start
+    readline = f.readline
+    while True:
+        line = readline(max_line + 1)
+        if not line:
+            return
+        if line[-1:] == b"\n":
+            yield pos, line
+            pos += len(line)
+            continue
+        if len(line) <= max_line:
+            return  # incomplete last line: leave it for the next read
+        skipped = len(line)
+        while True:  # over-long line: skip to its newline in bounded blocks
+            more = readline(_SKIP_BLOCK)
+            if not more:
+                return  # over-long *and* incomplete: leave it for next time
+            skipped += len(more)
+            if more[-1:] == b"\n":
+                break
+        yield pos, None
+        pos += skipped
+
+
+class Reader(ABC):
+    """Turns one agent's session files into `Chunk`s of the agent-neutral model."""
+
+    #: short name used on the command line and in the store (`claude`, `codex`, `gemini`)
+    agent: str = ""
+    #: True when a file can be read from a byte offset (JSONL); False for whole-document formats
+    incremental: bool = True
+
+    @abstractmethod
+    def default_roots(self) -> list[Path]:
+        """Where this agent keeps its sessions on this machine (may not exist)."""
+
+    @abstractmethod
+    def discover(self, root: Path) -> Iterator[Path]:
+        """Session files under `root`, which may be a config dir, a project dir or any folder."""
+
+    @abstractmethod
+    def sniff(self, path: Path, head: bytes) -> bool:
+        """Whether a file whose first bytes are `head` is this agent's session log."""
+
+    @abstractmethod
+    def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
+        """Read `path` from byte `start`. `context` is what an earlier read stored for the file
+        (session id, cwd…) so a continuation knows its session."""
+
+    def project_of(self, path: Path) -> str | None:
+        """Best guess of the project directory from the path alone (before reading)."""
+        return None
+
+
+def read_head(path: Path, size: int = 65536) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Files under `root` with one of `suffixes`, sorted for deterministic output; follows no
+    symlinked directories and skips unreadable ones."""
+    if root.is_file():
+        if root.name.endswith(suffixes):
+            yield root
+        return
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
+        dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules"})
+        found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(suffixes))
+    for name in sorted(found):
+        yield Path(name)

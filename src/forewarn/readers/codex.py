@@ -1,0 +1,679 @@
+"""Codex CLI rollouts → the agent-neutral model.
+
+Layout (AGENT_CONTRACTS.md): `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<ts>-<uuid>.jsonl` (and
+`archived_sessions/`), CODEX_HOME defaulting to `~/.codex`. Two generations of lines, both read:
+
+- envelope (Sep 2025 on): `{timestamp, type, payload}` with type session_meta | turn_context |
+  response_item | event_msg | compacted;
+- legacy (Aug 2025): first line `{id, timestamp, instructions, git}`, then `{"record_type":"state"}`
+  lines and response items at top level, without timestamps.
+
+Facts we rely on, all checked against real rollouts from the legacy format to 0.139:
+- a call is a response item (`function_call` with JSON-string `arguments`, `custom_tool_call` with
+  raw `input`, `local_shell_call` with an `action`) whose result is a later `*_output` item with the
+  same `call_id`; results are matched by id, never by position;
+- the exit status hides in the output text, in one of several shapes per version: a JSON string
+  `{"output", "metadata": {"exit_code"}}`, an "Exit code: N" header, a unified-exec header with
+  "Process exited with code N", or "failed in sandbox … exit code: N"; an `exec_command_end` event,
+  when present, carries it directly;
+- tool-level failures have no exit code and are plain text ("apply_patch verification failed",
+  "failed to parse function arguments", …); a denial reads "exec command rejected by user" /
+  "patch rejected by user"; an interrupted call gets the synthetic output "aborted";
+- user text arrives twice in newer files (a `message` item and a `user_message` event): we keep one.
+
+Invariants: the reader never raises on bad input (corrupt lines are counted in `bad_lines`), never
+consumes a partial last line, and reports facts only — a non-zero exit is an ERROR here even when
+the analyzers later judge it benign.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from forewarn.model import (
+    ERROR,
+    INTERRUPTED,
+    OK,
+    PENDING,
+    REJECTED,
+    Chunk,
+    SessionInfo,
+    ToolCall,
+    ToolResult,
+    Turn,
+    clip,
+)
+from forewarn.paths import codex_home
+from forewarn.readers.base import Reader, iter_lines, read_head
+from forewarn.readers.toolfacts import (
+    lesson_blocks,
+    parts_text,
+    patch_first_file,
+    shell_script,
+    to_int,
+    trim_input,
+    user_text,
+)
+
+# Record types that never carry calls, results or turns, recognised without parsing: the type tag
+# sits in the first ~120 bytes (`{"timestamp":…,"type":…,"payload":{"type":"X"` or, legacy,
+# `{"type":"X"`). Quotes inside JSON strings are escaped, so an unescaped match is a real key.
+_SKIP_TYPES = frozenset(
+    {b"reasoning", b"token_count", b"agent_reasoning", b"agent_reasoning_delta",
+     b"agent_reasoning_raw_content", b"ghost_snapshot", b"task_started", b"task_complete",
+     b"web_search_call", b"agent_message_delta", b"exec_command_begin", b"exec_command_output_delta",
+     b"patch_apply_begin", b"mcp_tool_call_begin", b"mcp_tool_call_end", b"turn_diff", b"plan_update",
+     b"background_event", b"entered_review_mode", b"exited_review_mode"}
+)
+_PAYLOAD_TYPE = b'"payload":{"type":"'
+_SKIP, _TURN_CONTEXT, _PARSE = object(), object(), object()
+_HEAD = 200
+
+_KNOWN_EVENTS = frozenset(
+    {"user_message", "agent_message", "turn_aborted", "exec_command_end", "patch_apply_end",
+     "context_compacted", "token_count", "agent_reasoning", "task_started", "task_complete",
+     "entered_review_mode", "exited_review_mode", "error", "stream_error", "warning",
+     "turn_diff", "plan_update", "exec_approval_request", "apply_patch_approval_request",
+     "mcp_tool_call_begin", "mcp_tool_call_end", "web_search_begin", "web_search_end",
+     "exec_command_begin", "patch_apply_begin", "view_image_tool_call", "item_started",
+     "item_completed", "undo_started", "undo_completed", "shutdown_complete", "session_configured",
+     "background_event", "list_custom_prompts_response", "get_history_entry_response",
+     "agent_reasoning_section_break", "agent_reasoning_raw_content", "thread_rolled_back",
+     "raw_response_item", "deprecation_notice", "terminal_interaction"}
+)
+_KNOWN_ITEMS = frozenset(
+    {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
+     "custom_tool_call_output", "local_shell_call", "web_search_call", "ghost_snapshot",
+     "compaction", "compaction_summary", "tool_search_call", "tool_search_output", "other"}
+)
+
+# Exit status in the many shapes Codex gives it (see module docstring).
+_EXIT_HEADER = re.compile(r"^Exit code: (-?\d+)")
+_UNIFIED_HEADER = re.compile(
+    r"^Wall time: [^\n]*\n(?:Process exited with code (-?\d+)|Process running with session ID (\d+))", re.M
+)
+_SANDBOX_EXIT = re.compile(r"^failed in sandbox[^\n]*?exit code:? (-?\d+)")
+_TIMEOUT = re.compile(r"(?:^|\n)command timed out after \d+|execution error: command timed out")
+_TIMEOUT_HINT = "command timed out"  # cheap substring test before the regex
+_REJECTIONS = ("exec command rejected by user", "patch rejected by user", "rejected by user")
+_TOOL_ERRORS = (
+    "apply_patch verification failed", "error: ", "failed to parse function arguments",
+    "unsupported call", "unsupported custom tool call", "execution error", "failed in sandbox",
+    "sandbox error", "This action was rejected", "unknown tool", "invalid patch",
+)
+# User-role items Codex injects itself (instructions, environment, markers): not the user's words.
+_INJECTED = re.compile(
+    r"^\s*(?:<(?:environment_context|user_instructions|INSTRUCTIONS|turn_aborted|permissions instructions"
+    r"|collaboration_mode|user_shell_command|skill|subagent_notification|model_switch|personality_spec"
+    r"|apps_instructions|user_action)>|# AGENTS\.md instructions)"
+)
+_CWD_TAG = re.compile(r"<cwd>([^<\n]+)</cwd>")
+_UUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
+_ENVELOPE = re.compile(rb'"type":"(?:session_meta|turn_context|response_item|event_msg|compacted)","payload":')
+
+
+class _State:
+    """Everything one read accumulates; `calls` holds the calls first seen in this read."""
+
+    __slots__ = ("chunk", "session", "start", "cwd", "calls", "late", "exec_sessions",
+                 "last_user", "lessons", "compaction_open")
+
+    def __init__(self, chunk: Chunk, start: int) -> None:
+        self.chunk = chunk
+        self.session = chunk.session
+        self.start = start
+        self.cwd: str | None = chunk.session.cwd
+        self.calls: dict[str, ToolCall] = {}
+        self.late: dict[str, ToolResult] = {}
+        self.exec_sessions: dict[int, str] = {}  # unified-exec session id → exec_command call id
+        self.last_user: tuple[str, str] | None = None  # (normalized text, source) for dedup
+        self.lessons: set[str] = set()
+        self.compaction_open = False
+
+
+class CodexReader(Reader):
+    agent = "codex"
+    incremental = True
+
+    def __init__(self, home: Path | None = None) -> None:
+        self._home = home
+
+    def default_roots(self) -> list[Path]:
+        home = codex_home(self._home)
+        return [home / "sessions", home / "archived_sessions"]
+
+    def discover(self, root: Path) -> Iterator[Path]:
+        """Rollouts under a CODEX_HOME, its sessions dir, or any folder; an explicit file is taken
+        as is. Outside `rollout-*.jsonl` names, a file is yielded only when its head sniffs as Codex."""
+        if root.is_file():
+            yield root
+            return
+        roots = [root / "sessions", root / "archived_sessions"] if (root / "sessions").is_dir() else [root]
+        found: list[str] = []
+        for base in roots:
+            for dirpath, dirnames, filenames in os.walk(base, onerror=lambda _e: None):
+                dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules"}]
+                found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(".jsonl"))
+        for name in sorted(found):
+            path = Path(name)
+            if path.name.startswith("rollout-") or self.sniff(path, read_head(path, 8192)):
+                yield path
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if not path.name.endswith(".jsonl"):
+            return False
+        for line in head.split(b"\n", 6)[:6]:
+            if _ENVELOPE.search(line, 0, 400) or line.startswith(b'{"record_type":"state"'):
+                return True
+            if line.startswith(b'{"id":"') and (b'"instructions":' in line or b'"git":' in line):
+                return True
+        return False
+
+    def project_of(self, path: Path) -> str | None:
+        return None  # sessions of one CODEX_HOME span many projects: only the rollout's cwd tells
+
+    def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
+        context = context or {}
+        session = SessionInfo(
+            session_id=context.get("session_id"),
+            agent=self.agent,
+            cwd=context.get("cwd"),
+            project=context.get("project"),
+        )
+        chunk = Chunk(path=str(path), session=session, end_offset=start)
+        st = _State(chunk, start)
+        loads = orjson.loads
+        end = start
+        try:
+            f = open(path, "rb")
+        except OSError:
+            return chunk
+        lines = bad = 0
+        with f:
+            for offset, line in iter_lines(f, start):
+                lines += 1
+                if line is None:
+                    bad += 1
+                    end = f.tell()
+                    continue
+                end = offset + len(line)
+                how = _triage(line)
+                if how is _SKIP:
+                    continue
+                if how is _TURN_CONTEXT:
+                    _turn_context(line, st)  # frequent and large (instructions): read three keys only
+                    continue
+                try:
+                    rec = loads(line)
+                except orjson.JSONDecodeError:
+                    if line.strip():
+                        bad += 1
+                    continue
+                if not isinstance(rec, dict):
+                    bad += 1
+                    continue
+                try:
+                    self._record(rec, offset, st)
+                except (AttributeError, TypeError, ValueError, KeyError):
+                    bad += 1  # a well-formed line of an unexpected shape
+        chunk.lines += lines
+        chunk.bad_lines += bad
+        chunk.end_offset = end
+        chunk.calls = sorted(st.calls.values(), key=lambda c: c.seq)
+        chunk.late_results = list(st.late.values())
+        if session.session_id is None:
+            m = _UUID.search(path.name)
+            session.session_id = m.group(1) if m else path.stem
+        if session.project is None:
+            session.project = session.cwd
+        return chunk
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _record(self, rec: dict[str, Any], offset: int, st: _State) -> None:
+        kind = rec.get("type")
+        payload = rec.get("payload")
+        if isinstance(payload, dict) and isinstance(kind, str):
+            ts = rec.get("timestamp") if isinstance(rec.get("timestamp"), str) else None
+            if ts:
+                if st.session.started_at is None:
+                    st.session.started_at = ts
+                st.session.ended_at = ts
+            if kind == "response_item":
+                self._item(payload, offset, ts, st)
+            elif kind == "event_msg":
+                self._event(payload, offset, ts, st)
+            elif kind == "session_meta":
+                self._meta(payload.get("meta") if isinstance(payload.get("meta"), dict) else payload, st)
+                if isinstance(payload.get("git"), dict):
+                    self._git(payload["git"], st)
+            elif kind == "turn_context":
+                if isinstance(payload.get("cwd"), str):
+                    st.cwd = payload["cwd"]
+                    if st.session.cwd is None:
+                        st.session.cwd = st.cwd
+                if st.session.model is None and isinstance(payload.get("model"), str):
+                    st.session.model = payload["model"]
+            elif kind == "compacted":
+                message = payload.get("message")
+                self._compaction(offset, ts, message if isinstance(message, str) else "", st)
+            else:
+                st.chunk.unknown_records += 1
+        elif "record_type" in rec:
+            return
+        elif isinstance(kind, str):
+            self._item(rec, offset, None, st)  # legacy: response items at top level
+        elif isinstance(rec.get("id"), str) and ("instructions" in rec or "git" in rec):
+            self._meta(rec, st)  # legacy first line
+            if isinstance(rec.get("git"), dict):
+                self._git(rec["git"], st)
+            ts = rec.get("timestamp")
+            if isinstance(ts, str) and st.session.started_at is None:
+                st.session.started_at = ts
+        else:
+            st.chunk.unknown_records += 1
+
+    @staticmethod
+    def _meta(meta: dict[str, Any], st: _State) -> None:
+        s = st.session
+        if s.session_id is None and isinstance(meta.get("id"), str):
+            s.session_id = meta["id"]
+        if s.version is None and isinstance(meta.get("cli_version"), str):
+            s.version = meta["cli_version"]
+        if isinstance(meta.get("cwd"), str) and s.cwd is None:
+            s.cwd = meta["cwd"]
+            st.cwd = st.cwd or s.cwd
+        if s.model is None and isinstance(meta.get("model"), str):
+            s.model = meta["model"]
+        if s.started_at is None and isinstance(meta.get("timestamp"), str):
+            s.started_at = meta["timestamp"]
+
+    @staticmethod
+    def _git(git: dict[str, Any], st: _State) -> None:
+        if st.session.git_branch is None and isinstance(git.get("branch"), str):
+            st.session.git_branch = git["branch"] or None
+
+    def _item(self, item: dict[str, Any], offset: int, ts: str | None, st: _State) -> None:
+        itype = item.get("type")
+        if itype == "function_call":
+            call_id = item.get("call_id") or item.get("id")
+            name = item.get("name")
+            if isinstance(call_id, str) and isinstance(name, str):
+                inp = _function_input(name, item.get("arguments"))
+                self._add_call(st, call_id, name, inp, offset, ts)
+        elif itype == "custom_tool_call":
+            call_id = item.get("call_id") or item.get("id")
+            name = item.get("name")
+            if isinstance(call_id, str) and isinstance(name, str):
+                raw = item.get("input")
+                raw = raw if isinstance(raw, str) else ""
+                if name == "apply_patch":
+                    inp: dict[str, Any] = {"patch": clip(raw, 2000, 1000), "file_path": patch_first_file(raw)}
+                else:
+                    inp = {"input": clip(raw, 2000, 1000)}
+                self._add_call(st, call_id, name, inp, offset, ts)
+        elif itype == "local_shell_call":
+            call_id = item.get("call_id") or item.get("id")
+            action = item.get("action") if isinstance(item.get("action"), dict) else {}
+            if isinstance(call_id, str):
+                inp = _argv_input(action.get("command"))
+                for key in ("working_directory", "timeout_ms"):
+                    if action.get(key) is not None:
+                        inp[key] = action[key]
+                call = self._add_call(st, call_id, "local_shell", inp, offset, ts)
+                if isinstance(action.get("working_directory"), str):
+                    call.cwd = action["working_directory"]
+        elif itype in ("function_call_output", "custom_tool_call_output"):
+            call_id = item.get("call_id")
+            if isinstance(call_id, str):
+                self._output(st, call_id, item.get("output"), offset)
+        elif itype == "message":
+            role = item.get("role")
+            text = parts_text(item.get("content"))
+            if role == "user":
+                if text.lstrip().startswith("<environment_context>"):
+                    m = _CWD_TAG.search(text)
+                    if m:
+                        st.cwd = m.group(1).strip()
+                        if st.session.cwd is None:
+                            st.session.cwd = st.cwd
+                if text and not _INJECTED.match(text):
+                    self._user(text, "item", offset, ts, st)
+            elif role == "assistant" and "#lesson" in text:
+                self._lessons(text, offset, ts, st)
+        elif itype in ("compaction", "compaction_summary"):
+            self._compaction(offset, ts, "", st)
+        elif itype not in _KNOWN_ITEMS:
+            st.chunk.unknown_records += 1
+
+    def _event(self, ev: dict[str, Any], offset: int, ts: str | None, st: _State) -> None:
+        etype = ev.get("type")
+        if etype == "user_message":
+            text = ev.get("message")
+            if isinstance(text, str) and text.strip() and not _INJECTED.match(text):
+                self._user(text, "event", offset, ts, st)
+        elif etype == "agent_message":
+            text = ev.get("message")
+            if isinstance(text, str) and "#lesson" in text:
+                self._lessons(text, offset, ts, st)
+        elif etype == "turn_aborted":
+            reason = ev.get("reason")
+            st.chunk.turns.append(Turn(offset, "interrupt", str(reason or "interrupted"), ts))
+            for call in st.calls.values():
+                if call.status == PENDING:
+                    call.status = INTERRUPTED
+                    call.interrupted = True
+        elif etype == "exec_command_end":
+            call_id = ev.get("call_id")
+            code = to_int(ev.get("exit_code"))
+            if ev.get("status") == "declined":  # exit_code -1 there is not a real exit status
+                return
+            if isinstance(call_id, str) and code is not None:
+                text = ev.get("aggregated_output")
+                if not isinstance(text, str):
+                    text = "\n".join(x for x in (ev.get("stdout"), ev.get("stderr")) if isinstance(x, str) and x)
+                self._exit_fact(st, call_id, code, text, offset)
+        elif etype == "patch_apply_end":
+            call_id = ev.get("call_id")
+            success = ev.get("success")
+            if isinstance(call_id, str) and isinstance(success, bool):
+                text = "\n".join(x for x in (ev.get("stdout"), ev.get("stderr")) if isinstance(x, str) and x)
+                self._exit_fact(st, call_id, 0 if success else 1, text, offset, patch=True)
+        elif etype == "context_compacted":
+            self._compaction(offset, ts, "", st)
+        elif etype not in _KNOWN_EVENTS:
+            st.chunk.unknown_records += 1
+
+    # -- calls and results -------------------------------------------------------------------
+
+    def _add_call(self, st: _State, call_id: str, tool: str, inp: dict[str, Any], offset: int,
+                  ts: str | None) -> ToolCall:
+        workdir = inp.get("workdir")
+        cwd = st.cwd
+        if isinstance(workdir, str) and workdir:
+            cwd = os.path.normpath(os.path.join(st.cwd, workdir)) if st.cwd and not os.path.isabs(workdir) else workdir
+        call = ToolCall(call_id=call_id, tool=tool, input=inp, seq=offset, timestamp=ts, cwd=cwd)
+        st.calls[call_id] = call
+        st.compaction_open = False
+        return call
+
+    def _output(self, st: _State, call_id: str, raw: Any, offset: int) -> None:
+        text, meta_code, flagged = _output_text(raw)
+        call = st.calls.get(call_id)
+        status, code, timed_out, running = _classify(text, meta_code, flagged)
+        size = len(text)
+        shown = clip(text)
+        is_error = True if flagged else None
+        if call is not None:
+            if code is None and call.exit_code is not None:  # an exec_command_end came first
+                code = call.exit_code
+                status = OK if code == 0 else ERROR
+            call.status = status
+            call.exit_code = code
+            call.output = shown
+            call.output_bytes = size
+            call.result_seq = offset
+            call.is_error = is_error
+            call.timed_out = timed_out
+            call.interrupted = status == INTERRUPTED
+            if running is not None:
+                if call.tool == "write_stdin":
+                    call.status = OK  # the poll itself worked; the process it polled runs on
+                else:
+                    st.exec_sessions[running] = call_id
+            if call.tool == "write_stdin" and code is not None:
+                self._finish_exec(st, call, code, text)
+        else:
+            prior = st.late.get(call_id)
+            if code is None and prior is not None and prior.exit_code is not None:
+                code = prior.exit_code
+                status = OK if code == 0 else ERROR
+            st.late[call_id] = ToolResult(call_id, offset, status, is_error, code, shown, size,
+                                          status == INTERRUPTED, timed_out)
+
+    @staticmethod
+    def _finish_exec(st: _State, poll: ToolCall, code: int, text: str) -> None:
+        """A write_stdin poll saw the process of an earlier exec_command exit: that call's outcome."""
+        sid = to_int(poll.input.get("session_id"))
+        origin_id = st.exec_sessions.get(sid) if sid is not None else None
+        origin = st.calls.get(origin_id) if origin_id else None
+        if origin is None or origin.exit_code is not None:
+            return
+        origin.exit_code = code
+        origin.status = OK if code == 0 else ERROR
+        origin.output = clip(f"{origin.output}\n{text}")
+        origin.output_bytes += len(text)
+
+    @staticmethod
+    def _exit_fact(st: _State, call_id: str, code: int, text: str, offset: int, patch: bool = False) -> None:
+        """An end event's exit status: authoritative for the code, the output item still brings the
+        text the model saw."""
+        status = OK if code == 0 else ERROR
+        call = st.calls.get(call_id)
+        if call is not None:
+            call.exit_code = None if patch else code
+            if call.status in (PENDING, OK, ERROR):
+                call.status = status
+            if not call.output:
+                call.output = clip(text)
+                call.output_bytes = len(text)
+                call.result_seq = offset
+            return
+        prior = st.late.get(call_id)
+        if prior is not None:
+            prior.exit_code = None if patch else code
+            if prior.status in (OK, ERROR, PENDING):
+                prior.status = status
+        else:
+            st.late[call_id] = ToolResult(call_id, offset, status, None, None if patch else code,
+                                          clip(text), len(text))
+
+    # -- turns -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _user(text: str, source: str, offset: int, ts: str | None, st: _State) -> None:
+        norm = text.strip()
+        if st.last_user is not None and st.last_user[0] == norm and st.last_user[1] != source:
+            st.last_user = None  # the same words through the other channel: already counted
+            return
+        st.last_user = (norm, source)
+        st.compaction_open = False
+        st.chunk.turns.append(Turn(offset, "user", user_text(text), ts))
+
+    @staticmethod
+    def _lessons(text: str, offset: int, ts: str | None, st: _State) -> None:
+        for block in lesson_blocks(text):
+            if block not in st.lessons:  # the item and the agent_message event repeat each other
+                st.lessons.add(block)
+                st.chunk.turns.append(Turn(offset, "lesson_tag", block, ts))
+
+    @staticmethod
+    def _compaction(offset: int, ts: str | None, text: str, st: _State) -> None:
+        if st.compaction_open:
+            return  # `compacted` record and `context_compacted` event describe one compaction
+        st.compaction_open = True
+        st.chunk.turns.append(Turn(offset, "compaction", clip(text, 1500, 500), ts))
+
+
+# -- pure helpers ----------------------------------------------------------------------------
+
+def _json_string_after(line: bytes, key: bytes) -> str | None:
+    """The JSON string value that follows the first `key` (like b'"cwd":"'), decoded, or None."""
+    i = line.find(key)
+    if i < 0:
+        return None
+    i += len(key)
+    j = i
+    while True:
+        j = line.find(b'"', j)
+        if j < 0:
+            return None
+        k = j - 1
+        while line[k] == 0x5C:  # count the backslashes before the quote: odd means escaped
+            k -= 1
+        if (j - 1 - k) % 2 == 0:
+            break
+        j += 1
+    try:
+        value = orjson.loads(line[i - 1 : j + 1])
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _turn_context(line: bytes, st: _State) -> None:
+    """cwd and model of a turn_context line. `cwd` is the payload's first key and `model` a
+    top-level one; nested objects (sandbox policy) carry neither, and keys inside instruction text
+    are escaped, so the first unescaped match is the right one."""
+    ts = _json_string_after(line, b'"timestamp":"')
+    if ts:
+        if st.session.started_at is None:
+            st.session.started_at = ts
+        st.session.ended_at = ts
+    cwd = _json_string_after(line, b'"cwd":"')
+    if cwd:
+        st.cwd = cwd
+        if st.session.cwd is None:
+            st.session.cwd = cwd
+    if st.session.model is None:
+        st.session.model = _json_string_after(line, b'"model":"')
+
+
+def _triage(line: bytes) -> object:
+    """_SKIP for a line that can be dropped unparsed (a type that never matters, assistant text
+    without a `#lesson` block), _TURN_CONTEXT, or _PARSE."""
+    i = line.find(_PAYLOAD_TYPE, 0, _HEAD)
+    if i >= 0:
+        i += len(_PAYLOAD_TYPE)
+    elif line.startswith(b'{"type":"'):
+        i = 9
+    elif line.startswith(b'{"record_type":'):
+        return _SKIP
+    elif line.find(b'"type":"turn_context"', 0, 80) > 0:
+        return _TURN_CONTEXT
+    else:
+        return _PARSE
+    j = line.find(b'"', i, i + 48)
+    kind = line[i:j]
+    if kind in _SKIP_TYPES:
+        return _SKIP
+    if kind == b"agent_message" or (kind == b"message" and line.find(b'"role":"user"', i, i + 64) < 0):
+        return _PARSE if b"#lesson" in line else _SKIP  # assistant/developer text
+    return _PARSE
+
+def _argv_input(command: Any) -> dict[str, Any]:
+    """Input of a call whose command is a vector: the vector kept as `argv`, the script that ran as
+    `command`, and for `apply_patch` vectors or heredocs the patch and its first file."""
+    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+        return {"command": command} if command is not None else {}
+    script = shell_script(command)
+    inp: dict[str, Any] = {
+        "argv": [clip(a, 2000, 1000) if len(a) > 4000 else a for a in command],
+        "command": clip(script, 2000, 1000) if len(script) > 4000 else script,
+    }
+    patch: str | None = None
+    if command[0] == "apply_patch" and len(command) >= 2:
+        patch = command[1]
+    elif script.lstrip().startswith("apply_patch") and "*** Begin Patch" in script:
+        patch = script[script.find("*** Begin Patch"):]
+    if patch is not None:
+        inp["patch"] = clip(patch, 2000, 1000)
+        inp["file_path"] = patch_first_file(patch)
+    return inp
+
+
+def _function_input(name: str, arguments: Any) -> dict[str, Any]:
+    args: Any = arguments
+    if isinstance(arguments, str):
+        try:
+            args = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return {"arguments": clip(arguments, 2000, 1000)}
+    inp = trim_input(args)
+    if not isinstance(args, dict):
+        return inp
+    command = args.get("command")
+    if isinstance(command, list):
+        rest = {k: v for k, v in inp.items() if k != "command"}
+        inp = {**rest, **_argv_input(command)}
+    elif isinstance(args.get("cmd"), str) and "command" not in inp:
+        inp["command"] = inp["cmd"]  # exec_command: analyzers look for `command` in every agent
+    if name == "apply_patch" and isinstance(args.get("input"), str):
+        inp["patch"] = inp.pop("input")
+        inp["file_path"] = patch_first_file(args["input"])
+    return inp
+
+
+def _output_text(raw: Any) -> tuple[str, int | None, bool]:
+    """(text the model saw, exit code from structured metadata, agent's own failure flag)."""
+    flagged = False
+    if isinstance(raw, dict):  # structured payload of some versions
+        flagged = raw.get("success") is False
+        inner = raw.get("content", raw.get("output"))
+        text, code, _ = _output_text(inner)
+        return text, code, flagged
+    if isinstance(raw, list):  # content items: input_text / output_text / input_image
+        return parts_text(raw), None, False
+    if not isinstance(raw, str):
+        return "", None, False
+    if raw.startswith('{"output":'):  # legacy shell: a JSON string with metadata.exit_code
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw, None, False
+        if isinstance(obj, dict) and isinstance(obj.get("output"), str):
+            meta = obj.get("metadata")
+            code = to_int(meta.get("exit_code")) if isinstance(meta, dict) else None
+            return obj["output"], code, False
+    elif raw.startswith('[{"') and raw.endswith("}]"):  # MCP content serialised as a string
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw, None, False
+        if isinstance(obj, list):
+            return parts_text(obj), None, False
+    return raw, None, False
+
+
+def _classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int | None, bool, int | None]:
+    """(status, exit code, timed out, running unified-exec session id) of one output text."""
+    head = text[:400]
+    timed_out = _TIMEOUT_HINT in head and _TIMEOUT.search(head) is not None
+    if text == "aborted" or text.startswith("aborted by user"):
+        return INTERRUPTED, None, False, None
+    if head.startswith(_REJECTIONS):
+        return REJECTED, None, False, None
+    code = meta_code
+    running: int | None = None
+    if code is None:
+        m = _EXIT_HEADER.match(text)
+        if m:
+            code = int(m.group(1))
+        else:
+            m2 = _UNIFIED_HEADER.search(text, 0, 20000) if "Wall time: " in head or text.startswith("Command: ") else None
+            if m2:
+                if m2.group(1) is not None:
+                    code = int(m2.group(1))
+                else:
+                    running = int(m2.group(2))
+            else:
+                m3 = _SANDBOX_EXIT.match(text)
+                if m3:
+                    code = int(m3.group(1))
+    if code is not None:
+        status = OK if code == 0 and not flagged else ERROR
+    elif running is not None:
+        status = PENDING  # still running: its exit comes through a later write_stdin poll
+    elif flagged or text.startswith(_TOOL_ERRORS):
+        status = ERROR
+    else:
+        status = OK
+    if timed_out and status == OK and code is None:
+        status = ERROR
+    return status, code, timed_out, running

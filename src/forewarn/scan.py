@@ -1,0 +1,342 @@
+"""`forewarn scan`: find session files, read what is new, detect failures, pair fixes, store.
+
+Incremental by construction: each file's size, mtime, consumed offset and a fingerprint of its
+first bytes are stored. An unchanged file is skipped after one `stat`; a grown file is read from
+its offset (its earlier calls are loaded back from the store so a failure in old bytes can be
+paired with a fix in new ones); a file that shrank, was rewritten, or cannot be read
+incrementally (whole-document JSON) is read again from the start.
+
+Each file is recorded in one transaction, and the stored state is re-checked inside it: when two
+scans run at once, the second one to reach a file sees that the first already moved it on and
+leaves it alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from forewarn.analyze.detect import judge
+from forewarn.analyze.findings import Failure
+from forewarn.analyze.session import analyze_session
+from forewarn.errors import ForewarnError
+from forewarn.model import Chunk, ToolCall
+from forewarn.readers import reader_for, registry
+from forewarn.readers.base import Reader
+from forewarn.store import FileState, Store
+
+_HEAD_BYTES = 512
+_SESSION_SUFFIXES = (".jsonl", ".json")
+
+
+@dataclass
+class ScanReport:
+    files_seen: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    files_restarted: int = 0  # re-read from the start (shrank, rewritten, not incremental)
+    files_skipped: int = 0  # not a session file we know, or unreadable
+    bytes_read: int = 0
+    calls: int = 0
+    failures: int = 0
+    fixed: int = 0
+    bad_lines: int = 0
+    unknown_records: int = 0
+    seconds: float = 0.0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    scanned_files: list[str] = field(default_factory=list)
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes_read / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def discover(paths: Sequence[Path] | None = None, agents: Sequence[str] | None = None) -> list[tuple[Path, Reader]]:
+    """Session files to scan, each with the reader that understands it.
+
+    With no `paths`, every known agent's default locations. A path may be a session file, an
+    agent's config dir (`~/.claude`, `$CODEX_HOME`), or any folder (everything inside that some
+    reader recognises)."""
+    readers = registry()
+    wanted = [readers[a] for a in agents] if agents else list(readers.values())
+    found: dict[str, tuple[Path, Reader]] = {}
+    if not paths:
+        for reader in wanted:
+            for root in reader.default_roots():
+                if root.exists():
+                    for p in reader.discover(root):
+                        found.setdefault(str(p), (p, reader))
+        return sorted(found.values(), key=lambda t: str(t[0]))
+    names = [r.agent for r in wanted]
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise ForewarnError(f"no such file or directory: {raw}")
+        if path.is_file():
+            reader = reader_for(path, names)
+            if reader is None:
+                raise ForewarnError(f"{raw} is not a session log forewarn can read")
+            found[str(path.resolve())] = (path.resolve(), reader)
+            continue
+        for p in _walk(path):
+            key = str(p)
+            if key in found:
+                continue
+            reader = reader_for(p, names)
+            if reader is not None:
+                found[key] = (p, reader)
+    return sorted(found.values(), key=lambda t: str(t[0]))
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    root = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
+        dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules", "tool-results", "__pycache__"})
+        for name in sorted(filenames):
+            if name.endswith(_SESSION_SUFFIXES):
+                yield Path(dirpath) / name
+
+
+def _fingerprint(path: Path, size: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.blake2b(f.read(min(size, _HEAD_BYTES)), digest_size=8).hexdigest()
+
+
+@dataclass
+class _Job:
+    path: Path
+    reader: Reader
+    size: int
+    mtime_ns: int
+    head: str
+    prev: FileState | None
+    start: int
+    restart: bool
+
+
+@dataclass
+class _Result:
+    chunk: Chunk
+    verdicts: list[tuple[bool, str]]
+    failures: list[Failure]
+
+
+_BATCH = 64  # files per transaction when recording fresh files
+_PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, starting workers costs more than it saves
+
+
+def scan(store: Store, targets: Sequence[tuple[Path, Reader]], progress: Progress | None = None,
+         jobs: int | None = None) -> ScanReport:
+    """Bring the store up to date with `targets`. Files never seen (or to be re-read whole) are
+    read and analysed in parallel worker processes where the platform forks cheaply; files that
+    grew are continued one by one, since they need what the store already holds."""
+    report = ScanReport(files_seen=len(targets))
+    started = time.perf_counter()
+    states = store.file_states()
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    fresh: list[_Job] = []
+    grown: list[_Job] = []
+    for path, reader in targets:
+        key = str(path)
+        try:
+            st = os.stat(path)
+            prev = states.get(key)
+            if prev is not None and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns:
+                report.files_unchanged += 1
+                continue
+            head = _fingerprint(path, st.st_size)
+        except OSError as exc:
+            report.files_skipped += 1
+            report.errors.append((key, exc.strerror or str(exc)))
+            continue
+        start, restart = 0, False
+        if prev is not None:
+            if reader.incremental and prev.head == head and st.st_size >= prev.offset:
+                start = prev.offset
+            else:
+                restart = True
+        job = _Job(path, reader, st.st_size, st.st_mtime_ns, head, prev, start, restart)
+        (grown if start else fresh).append(job)
+    done = report.files_unchanged + report.files_skipped
+    total = len(targets)
+
+    def tick(job: _Job) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, str(job.path))
+
+    _record_fresh(store, fresh, now, report, tick, jobs)
+    for job in grown:
+        try:
+            _scan_grown(store, job, now, report)
+        except OSError as exc:
+            store.rollback()
+            report.files_skipped += 1
+            report.errors.append((str(job.path), exc.strerror or str(exc)))
+        tick(job)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _analyze_fresh(job: _Job) -> _Result:
+    """Read a whole file and analyse it: everything but the store. Runs in a worker process."""
+    chunk = job.reader.read(job.path, 0, None)
+    verdicts = [tuple(judge(c)) for c in chunk.calls]
+    calls, failed, kinds, turns = _in_memory(chunk, verdicts)  # type: ignore[arg-type]
+    failures = analyze_session(file=str(job.path), agent=job.reader.agent, session_id=chunk.session.session_id,
+                               project=chunk.session.project, calls=calls, failed=failed, kinds=kinds, turns=turns)
+    return _Result(chunk, verdicts, failures)  # type: ignore[arg-type]
+
+
+def _safe_analyze(job: _Job) -> _Result | OSError:
+    try:
+        return _analyze_fresh(job)
+    except OSError as exc:
+        return exc
+
+
+def _results(jobs_list: list[_Job], jobs: int | None) -> Iterable[tuple[_Job, _Result | OSError]]:
+    workers = jobs if jobs is not None else _cpu_count()
+    total = sum(j.size for j in jobs_list)
+    if workers > 1 and len(jobs_list) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork():
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from zip(jobs_list, pool.imap(_safe_analyze, jobs_list, chunksize=2))
+        return
+    for job in jobs_list:
+        yield job, _safe_analyze(job)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    import sys
+
+    return sys.platform.startswith("linux")  # fork is unsafe on macOS and absent on Windows
+
+
+def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanReport,
+                  tick: Callable[[_Job], None], jobs: int | None) -> None:
+    in_batch = 0
+    store.begin()
+    try:
+        for job, result in _results(jobs_list, jobs):
+            tick(job)
+            key = str(job.path)
+            if isinstance(result, OSError):
+                report.files_skipped += 1
+                report.errors.append((key, result.strerror or str(result)))
+                continue
+            if store.file_state(key) != job.prev:
+                continue  # another scan recorded this file meanwhile
+            if job.restart or job.prev is not None:
+                store.forget_file(key)
+                report.files_restarted += 1
+            chunk = result.chunk
+            store.record_file(key, job.reader.agent, job.size, job.mtime_ns, job.head, chunk, now)
+            store.add_calls(key, chunk.session.session_id, chunk.calls, result.verdicts)
+            store.add_turns(key, chunk.turns)
+            store.replace_failures(key, result.failures)
+            _count(report, key, chunk, 0, result.verdicts, result.failures)
+            in_batch += 1
+            if in_batch >= _BATCH:
+                store.commit()
+                store.begin()
+                in_batch = 0
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+
+
+def _count(report: ScanReport, key: str, chunk: Chunk, start: int, verdicts: Sequence[tuple[bool, str]],
+           failures: Sequence[Failure]) -> None:
+    report.files_read += 1
+    report.scanned_files.append(key)
+    report.bytes_read += chunk.end_offset - start
+    report.calls += len(chunk.calls)
+    report.failures += sum(1 for v in verdicts if v[0])
+    report.fixed += sum(1 for f in failures if f.fix_call_id and f.seq >= start)
+    report.bad_lines += chunk.bad_lines
+    report.unknown_records += chunk.unknown_records
+
+
+def _scan_grown(store: Store, job: _Job, now: str, report: ScanReport) -> None:
+    """Continue a file that grew: read the new bytes, then re-pair the whole session from the store."""
+    key = str(job.path)
+    start = job.start
+    context = store.file_context(key)
+    chunk = job.reader.read(job.path, start, context)
+    verdicts = [tuple(judge(c)) for c in chunk.calls]
+    store.begin()
+    try:
+        if store.file_state(key) != job.prev:
+            store.rollback()  # another scan got here first and recorded this file
+            return
+        if not chunk.calls and not chunk.late_results and not chunk.turns and chunk.end_offset == start:
+            store.bump_file(key, job.size, job.mtime_ns)
+            store.commit()
+            report.files_unchanged += 1
+            return
+        store.record_file(key, job.reader.agent, job.size, job.mtime_ns, job.head, chunk, now)
+        session_id = chunk.session.session_id or context.get("session_id")
+        store.add_calls(key, session_id, chunk.calls, verdicts)  # type: ignore[arg-type]
+        store.add_turns(key, chunk.turns)
+        _apply_late_results(store, key, chunk)
+        loaded = store.load_calls(key)
+        calls = [c for c, _, _ in loaded]
+        failed = [f for _, f, _ in loaded]
+        kinds = [k for _, _, k in loaded]
+        project = chunk.session.project or context.get("project")
+        failures = analyze_session(file=key, agent=job.reader.agent, session_id=session_id, project=project,
+                                   calls=calls, failed=failed, kinds=kinds, turns=store.load_turns(key))
+        store.replace_failures(key, failures)
+        store.commit()
+    except BaseException:
+        store.rollback()
+        raise
+    _count(report, key, chunk, start, verdicts, failures)  # type: ignore[arg-type]
+
+
+def _in_memory(chunk: Chunk, verdicts: Sequence[tuple[bool, str]]) -> tuple[list[ToolCall], list[bool], list[str], list]:
+    order = sorted(range(len(chunk.calls)), key=lambda i: chunk.calls[i].seq)
+    calls = [chunk.calls[i] for i in order]
+    failed = [verdicts[i][0] for i in order]
+    kinds = [verdicts[i][1] for i in order]
+    return calls, failed, kinds, sorted(chunk.turns, key=lambda t: t.seq)
+
+
+def _apply_late_results(store: Store, key: str, chunk: Chunk) -> None:
+    """Results that arrived in this read for calls recorded in an earlier one."""
+    if not chunk.late_results:
+        return
+    stored = {c.call_id: c for c, _, _ in store.load_calls(key)}
+    for res in chunk.late_results:
+        call = stored.get(res.call_id)
+        if call is None:
+            continue
+        call.status, call.is_error, call.exit_code = res.status, res.is_error, res.exit_code
+        call.output, call.output_bytes, call.result_seq = res.output, res.output_bytes, res.seq
+        call.interrupted, call.timed_out, call.user_note = res.interrupted, res.timed_out, res.user_note
+        verdict = judge(call)
+        store.apply_late_result(key, res.call_id, {
+            "status": res.status, "is_error": res.is_error, "exit_code": res.exit_code,
+            "output": res.output if verdict.failed else res.output[:600], "output_bytes": res.output_bytes,
+            "result_seq": res.seq, "interrupted": res.interrupted, "timed_out": res.timed_out,
+            "user_note": res.user_note, "failed": verdict.failed, "kind": verdict.kind,
+        })

@@ -1,0 +1,138 @@
+"""Versioned schema migrations: named functions, each applied once in its own transaction.
+
+To change the schema, append a new function to MIGRATIONS; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run DDL statement by statement: `executescript` would commit the migration's transaction."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            agent TEXT,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            offset INTEGER NOT NULL,          -- first byte not yet consumed
+            head TEXT,                        -- fingerprint of the first bytes: a rewritten file starts over
+            session_id TEXT,
+            lines INTEGER NOT NULL DEFAULT 0,
+            bad_lines INTEGER NOT NULL DEFAULT 0,
+            unknown_records INTEGER NOT NULL DEFAULT 0,
+            scanned_at TEXT
+        );
+        CREATE TABLE sessions (
+            file TEXT PRIMARY KEY,            -- one row per session file (subagents have their own)
+            session_id TEXT,
+            agent TEXT,
+            cwd TEXT,
+            project TEXT,
+            version TEXT,
+            model TEXT,
+            git_branch TEXT,
+            started_at TEXT,
+            ended_at TEXT,
+            parent_session_id TEXT
+        );
+        CREATE INDEX sessions_project ON sessions(project);
+        CREATE TABLE calls (
+            file TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            session_id TEXT,
+            seq INTEGER NOT NULL,
+            ts TEXT,
+            tool TEXT NOT NULL,
+            family TEXT NOT NULL,
+            thread TEXT NOT NULL DEFAULT 'main',
+            cwd TEXT,
+            input TEXT,                       -- JSON, long strings clipped
+            status TEXT NOT NULL,
+            is_error INTEGER,
+            exit_code INTEGER,
+            output TEXT,                      -- head+tail for failures, a short head otherwise
+            output_bytes INTEGER NOT NULL DEFAULT 0,
+            result_seq INTEGER,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            timed_out INTEGER NOT NULL DEFAULT 0,
+            user_note TEXT,
+            failed INTEGER NOT NULL DEFAULT 0,
+            kind TEXT,
+            PRIMARY KEY (file, call_id)
+        );
+        CREATE INDEX calls_ts ON calls(ts);
+        CREATE TABLE turns (
+            file TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT,
+            ts TEXT,
+            thread TEXT NOT NULL DEFAULT 'main',
+            PRIMARY KEY (file, seq, kind)
+        );
+        CREATE TABLE failures (
+            file TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            session_id TEXT,
+            project TEXT,
+            agent TEXT,
+            tool TEXT,
+            family TEXT,
+            kind TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            seq INTEGER,
+            ts TEXT,
+            input_text TEXT,
+            error TEXT,
+            exit_code INTEGER,
+            fix_call_id TEXT,
+            fix_input_text TEXT,
+            fix_reason TEXT,
+            user_corrected INTEGER NOT NULL DEFAULT 0,
+            user_text TEXT,
+            wasted_bytes INTEGER NOT NULL DEFAULT 0,
+            repeats INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (file, call_id)
+        );
+        CREATE INDEX failures_signature ON failures(signature);
+        CREATE INDEX failures_project ON failures(project);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration not yet recorded; return the schema version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in conn.execute("SELECT name FROM migrations")}
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have applied it while we waited for the lock
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (fn.__name__,)).fetchone():
+                conn.execute("COMMIT")
+                continue
+            fn(conn)
+            conn.execute("INSERT INTO migrations(name, applied_at) VALUES(?, ?)",
+                         (fn.__name__, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

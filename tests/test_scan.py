@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forewarn.scan import discover, scan
+from forewarn.store import Store
+from tests.claude_builder import Transcript, slug
+
+
+def make_history(config: Path, cwd: str = "/work/shop") -> Path:
+    path = config / "projects" / slug(cwd) / "s-1.jsonl"
+    t = Transcript(cwd=cwd, session_id="s-1")
+    t.bash("t1", "python3 -m pytest -q", "ModuleNotFoundError: No module named 'httpx'", code=1)
+    t.bash("t2", "uv run pytest -q", "3 passed")
+    return t.write(path)
+
+
+def test_scan_pairs_failures_and_rerun_reads_nothing(tmp_path: Path) -> None:
+    path = make_history(tmp_path / ".claude")
+    store = Store.open(tmp_path / "db.sqlite")
+    report = scan(store, discover([tmp_path / ".claude"]))
+    assert (report.files_read, report.calls, report.failures, report.fixed) == (1, 2, 1, 1)
+    (failure,) = store.failures()
+    assert (failure.call_id, failure.fix_call_id, failure.kind) == ("t1", "t2", "env_runtime")
+    assert failure.fix_reason == "runner"
+    assert failure.project == "/work/shop"
+    again = scan(store, discover([path]))
+    assert again.files_read == 0 and again.files_unchanged == 1
+
+
+def test_growing_file_is_read_incrementally_and_paired_across_reads(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    t = Transcript(session_id="s")
+    t.bash("t1", "make build", "make: *** No rule to make target 'build'", code=2)
+    t.write(path)
+    store = Store.open(tmp_path / "db.sqlite")
+    scan(store, discover([path]))
+    (failure,) = store.failures()
+    assert failure.fix_call_id is None
+    size = path.stat().st_size
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(Transcript(session_id="s").bash("t2", "make build", "ok").text())
+    report = scan(store, discover([path]))
+    assert report.bytes_read == path.stat().st_size - size  # only the new bytes
+    (failure,) = store.failures()
+    assert failure.fix_call_id == "t2"
+
+
+def test_a_file_that_shrank_or_was_rewritten_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    Transcript(session_id="s").bash("t1", "make", "boom", code=2).bash("t2", "make", "ok").write(path)
+    store = Store.open(tmp_path / "db.sqlite")
+    scan(store, discover([path]))
+    Transcript(session_id="s").bash("x1", "ls missing", "ls: cannot access 'missing'", code=2).write(path)
+    report = scan(store, discover([path]))
+    assert report.files_restarted == 1
+    assert [f.call_id for f in store.failures()] == ["x1"]
+
+
+def test_unreadable_file_is_skipped_and_the_store_keeps_its_data(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads everything")
+    good = make_history(tmp_path / ".claude")
+    store = Store.open(tmp_path / "db.sqlite")
+    scan(store, discover([good]))
+    bad = tmp_path / ".claude" / "projects" / "x" / "s-2.jsonl"
+    Transcript(session_id="s-2").bash("b1", "ls", "a").write(bad)
+    targets = discover([tmp_path / ".claude"])
+    bad.chmod(0)
+    try:
+        report = scan(store, targets)
+    finally:
+        bad.chmod(0o644)
+    assert report.files_skipped == 1 and report.errors
+    assert len(list(store.failures())) == 1
+
+
+def test_two_scans_at_once_leave_a_consistent_store(tmp_path: Path) -> None:
+    config = tmp_path / ".claude"
+    for i in range(30):
+        cwd = f"/work/p{i}"
+        path = config / "projects" / slug(cwd) / f"s-{i}.jsonl"
+        t = Transcript(cwd=cwd, session_id=f"s-{i}")
+        for j in range(20):
+            t.bash(f"c{i}-{j}", f"make t{j}", "boom", code=2).bash(f"d{i}-{j}", f"make t{j}", "ok")
+        t.write(path)
+    db = tmp_path / "db.sqlite"
+    code = "import sys; from forewarn.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
+    procs = [subprocess.Popen([sys.executable, "-c", code, "--db", str(db), "-q", "scan", str(config)], env=env)
+             for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    store = Store.open(db)
+    assert store.counts()["calls"] == 30 * 40
+    assert store.counts()["failures"] == 30 * 20
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
