@@ -33,12 +33,27 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from forewarn.hook.indexer import build_index  # noqa: E402
-from forewarn.hook.install import hook_command  # noqa: E402
+from forewarn.hook.indexer import build_index
+from forewarn.hook.install import hook_command
 
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 2.5
-_SYLLABLES = ["ka", "zu", "mo", "re", "ti", "vo", "ne", "lu", "dar", "quo", "fen", "gri", "bel", "xo"]
+_SYLLABLES = [
+    "ka",
+    "zu",
+    "mo",
+    "re",
+    "ti",
+    "vo",
+    "ne",
+    "lu",
+    "dar",
+    "quo",
+    "fen",
+    "gri",
+    "bel",
+    "xo",
+]
 
 
 def _word(rng: random.Random) -> str:
@@ -72,33 +87,60 @@ def synthetic_manifest(count: int, seed: int = 7) -> dict[str, Any]:
                 {"source": rf"\b{tool}\b(?!.*--{flag})", "flags": rng.choice(["", "i"])}
             ]
             if rng.random() < 0.3:
-                lesson["commandRegexSources"].append({"source": rf"(?:^|&&\s*){tool}\s+{flag}", "flags": ""})
+                lesson["commandRegexSources"].append(
+                    {"source": rf"(?:^|&&\s*){tool}\s+{flag}", "flags": ""}
+                )
         else:
-            lesson["pathRegexSources"] = [{"source": rf"(^|/){tool}\.(toml|cfg|json)$", "flags": ""}]
+            lesson["pathRegexSources"] = [
+                {"source": rf"(^|/){tool}\.(toml|cfg|json)$", "flags": ""}
+            ]
         lessons[f"01BENCH{i:019d}"] = lesson
     lessons["01BENCHPYTEST0000000000000"] = {
-        "slug": "pytest-no-header-bench", "priority": 8, "confidence": 0.9, "action": "warn",
-        "families": ["shell"], "toolNames": ["Bash"],
-        "commandRegexSources": [{"source": r"\bpytest\b(?!.*(--no-header|TERM=dumb))", "flags": "i"}],
-        "pathRegexSources": [], "tags": ["tool:pytest"],
+        "slug": "pytest-no-header-bench",
+        "priority": 8,
+        "confidence": 0.9,
+        "action": "warn",
+        "families": ["shell"],
+        "toolNames": ["Bash"],
+        "commandRegexSources": [
+            {"source": r"\bpytest\b(?!.*(--no-header|TERM=dumb))", "flags": "i"}
+        ],
+        "pathRegexSources": [],
+        "tags": ["tool:pytest"],
         "injection": "## pytest stalls here\nRun `python -m pytest --no-header -p no:faulthandler`.",
-        "summary": "pytest stalls without --no-header", "remedy": "add --no-header",
-        "scope": "global", "projectRoot": None,
+        "summary": "pytest stalls without --no-header",
+        "remedy": "add --no-header",
+        "scope": "global",
+        "projectRoot": None,
     }
     return {
-        "type": "forewarn-manifest", "version": 1, "generatedAt": "2026-01-01T00:00:00Z",
-        "config": {"injectionBudgetBytes": 4096, "maxLessonsPerInjection": 3, "minConfidence": 0.5,
-                   "minPriority": 1, "compactionReinjectionThreshold": 7, "hookDeadlineMs": 150},
+        "type": "forewarn-manifest",
+        "version": 1,
+        "generatedAt": "2026-01-01T00:00:00Z",
+        "config": {
+            "injectionBudgetBytes": 4096,
+            "maxLessonsPerInjection": 3,
+            "minConfidence": 0.5,
+            "minPriority": 1,
+            "compactionReinjectionThreshold": 7,
+            "hookDeadlineMs": 150,
+        },
         "lessons": lessons,
     }
 
 
 def _payload(command: str, session: str, cwd: str) -> bytes:
-    return json.dumps({
-        "session_id": session, "transcript_path": f"{cwd}/t.jsonl", "cwd": cwd,
-        "hook_event_name": "PreToolUse", "tool_name": "Bash",
-        "tool_input": {"command": command, "description": "bench"}, "tool_use_id": "toolu_bench",
-    }).encode()
+    return json.dumps(
+        {
+            "session_id": session,
+            "transcript_path": f"{cwd}/t.jsonl",
+            "cwd": cwd,
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": command, "description": "bench"},
+            "tool_use_id": "toolu_bench",
+        }
+    ).encode()
 
 
 def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, bytes]:
@@ -106,7 +148,9 @@ def _time(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, by
     done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
     elapsed = (time.perf_counter() - start) * 1000.0
     if done.returncode != 0:
-        raise SystemExit(f"{argv[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')}")
+        raise SystemExit(
+            f"{argv[0]} exited {done.returncode}: {done.stderr.decode(errors='replace')}"
+        )
     return elapsed, done.stdout
 
 
@@ -145,8 +189,14 @@ def run(runs: int, lessons: int) -> dict[str, Any]:
             matching = _payload("python -m pytest -x tests/", f"bench-{i}", tmp)
             samples["hook_match"].append(_time(hook_argv, matching, env)[0])
 
-    stats = {name: {"p50": statistics.median(v), "p99": _percentile(v, 0.99), "mean": statistics.fmean(v)}
-             for name, v in samples.items()}
+    stats = {
+        name: {
+            "p50": statistics.median(v),
+            "p99": _percentile(v, 0.99),
+            "mean": statistics.fmean(v),
+        }
+        for name, v in samples.items()
+    }
     bare = stats["bare"]
     for name in ("hook_no_match", "hook_match"):
         s = stats[name]
@@ -154,8 +204,12 @@ def run(runs: int, lessons: int) -> dict[str, Any]:
         s["ratio_p99"] = s["p99"] / bare["p99"]
         s["meets_target"] = s["p99"] <= TARGET_P99_MS and s["ratio_p99"] <= TARGET_RATIO
     return {
-        "command": command, "python": sys.version.split()[0], "runs": runs, "lessons": lessons + 1,
-        "index_build_ms": build_ms, "target": {"p99_ms": TARGET_P99_MS, "ratio": TARGET_RATIO},
+        "command": command,
+        "python": sys.version.split()[0],
+        "runs": runs,
+        "lessons": lessons + 1,
+        "index_build_ms": build_ms,
+        "target": {"p99_ms": TARGET_P99_MS, "ratio": TARGET_RATIO},
         "stats": stats,
     }
 
@@ -171,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(f"command: {result['command']}")
-        print(f"python {result['python']}, {result['runs']} runs, {result['lessons']} lessons, "
-              f"index built once in {result['index_build_ms']:.0f} ms")
+        print(
+            f"python {result['python']}, {result['runs']} runs, {result['lessons']} lessons, "
+            f"index built once in {result['index_build_ms']:.0f} ms"
+        )
         print(f"{'case':<16}{'p50 ms':>9}{'p99 ms':>9}{'x bare p50':>12}{'x bare p99':>12}  target")
         for name, s in result["stats"].items():
-            ratios = f"{s['ratio_p50']:>12.2f}{s['ratio_p99']:>12.2f}" if "ratio_p50" in s else " " * 24
+            ratios = (
+                f"{s['ratio_p50']:>12.2f}{s['ratio_p99']:>12.2f}" if "ratio_p50" in s else " " * 24
+            )
             verdict = ("ok" if s["meets_target"] else "MISSED") if "meets_target" in s else ""
             print(f"{name:<16}{s['p50']:>9.2f}{s['p99']:>9.2f}{ratios}  {verdict}")
     return 0 if all(s.get("meets_target", True) for s in result["stats"].values()) else 1

@@ -125,4 +125,22 @@ def test_store_is_a_wal_sqlite_with_recorded_migrations(tmp_path: Path) -> None:
     assert main(["--db", str(db), "-q", "scan", str(tmp_path / ".claude")]) == 0
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [r[0] for r in conn.execute("SELECT name FROM migrations")] == ["m001_initial"]
+    from forewarn.store.migrations import MIGRATIONS
+
+    recorded = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")]
+    assert recorded == [m.__name__ for m in MIGRATIONS] and recorded[0] == "m001_initial"
+
+
+def test_a_retired_learning_is_removed_and_stays_away(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    config = tmp_path / ".claude"
+    history(config, project)
+    run("learn", "--project", str(project), "--claude-dir", str(config), "--apply")
+    text = (project / "CLAUDE.md").read_text()
+    key = text.split("does not exist; use")[1].split("<!-- fw:")[1].split(" -->")[0]
+    run("learn", "--project", str(project), "--claude-dir", str(config), "--apply", "--retire", key)
+    assert f"fw:{key}" not in (project / "CLAUDE.md").read_text()
+    run("learn", "--project", str(project), "--claude-dir", str(config), "--apply")
+    assert f"fw:{key}" not in (project / "CLAUDE.md").read_text()
+    assert "uv run" in (project / "CLAUDE.md").read_text()

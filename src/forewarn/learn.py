@@ -9,13 +9,15 @@ personal file or agent memory) and plan the marker-section writes. Nothing is wr
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from forewarn.analyze.aggregate import aggregate, is_actionable
 from forewarn.analyze.findings import Finding
-from forewarn.analyze.redact import redact
+from forewarn.analyze.redact import home_relative, redact
 from forewarn.analyze.score import load_weights
 from forewarn.errors import ForewarnError
 from forewarn.store import Store
@@ -86,7 +88,8 @@ def render(f: Finding, project: str) -> str:
         text = f"Searching `{wrong}` finds nothing" + (f"; search `{right}` instead" if right else "")
     else:
         text = f"`{wrong}` fails ({why})" + (f"; `{right}` works" if right and right != wrong else "")
-    return redact(f"{text} — {_times(f)}")
+    # `~/…` instead of `/home/alice/…`: as useful to the agent, and no user name in a shared file
+    return home_relative(redact(f"{text} — {_times(f)}"))
 
 
 def _edit_habit(why: str) -> str:
@@ -115,6 +118,39 @@ def entries_for(findings: Sequence[Finding], project: str) -> list[Entry]:
     return out
 
 
+def _retired_file() -> Path:
+    from forewarn.paths import forewarn_home
+
+    return forewarn_home() / "retired.json"
+
+
+def retired_keys(project: str) -> set[str]:
+    """Keys the user retired for a project: never written again (`forewarn learn --retire KEY`)."""
+    try:
+        data = json.loads(_retired_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    keys = data.get(project, []) if isinstance(data, dict) else []
+    return {k for k in keys if isinstance(k, str)}
+
+
+def retire(project: str, keys: Sequence[str]) -> None:
+    path = _retired_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError
+    except FileNotFoundError:
+        data = {}
+    except (OSError, ValueError):
+        raise ForewarnError(f"{path} is damaged; fix or delete it to retire learnings") from None
+    data[project] = sorted(set(data.get(project, [])) | set(keys))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def learn(
     store: Store,
     projects: Sequence[str],
@@ -122,22 +158,27 @@ def learn(
     agents: Sequence[str] | None = None,
     target: str | None = None,
     config_dirs: dict[str, str] | None = None,
+    retire_keys: Sequence[str] = (),
     apply: bool = False,
 ) -> list[ProjectLearning]:
     weights = load_weights()
     results: list[ProjectLearning] = []
     for project in projects:
+        retired = retired_keys(project) | set(retire_keys)
         findings = aggregate(store.failures(project=project), weights)
-        entries = entries_for(findings, project)
+        entries = [e for e in entries_for(findings, project) if e.key not in retired]
         result = ProjectLearning(project, findings, entries)
-        if entries or target:
+        if entries or target or retired:
             if not Path(project).is_dir() and target is None:
                 raise ForewarnError(f"project directory {project} does not exist (use --target FILE to write elsewhere)")
-            result.plans = plan_learnings(project, entries, agents=agents, target=target, config_dirs=config_dirs)
+            result.plans = plan_learnings(project, entries, agents=agents, target=target, config_dirs=config_dirs,
+                                          retire=sorted(retired))
         results.append(result)
     if apply:
         for result in results:
             result.written = apply_plans(result.plans)
+            if retire_keys:
+                retire(result.project, retire_keys)
     return results
 
 

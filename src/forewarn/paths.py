@@ -46,6 +46,10 @@ def codex_home(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def gemini_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Gemini CLI's state dir: `$GEMINI_CLI_HOME/.gemini` when set, else `~/.gemini`."""
     if override:
         return Path(override).expanduser()
+    env = os.environ.get("GEMINI_CLI_HOME")
+    if env:
+        return Path(env).expanduser() / ".gemini"
     return Path.home() / ".gemini"

@@ -70,15 +70,16 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
         r"Required parameter|invalid_type|Unexpected parameter|must be (?:an? )?(?:absolute|string|number)|"
         r"not a valid|was not found in the (?:tool|schema)|Invalid input", _I)),
     ("command_not_found", re.compile(
-        r"command not found|^(?:\S+: )?(?:line \d+: |\d+: )?[\w.-]+: not found$|"
+        # a name must be there: "line 37: : command not found" is a script expanding an empty variable
+        r"[\w.+-]: command not found|command not found: \S|^(?:\S+: )?(?:line \d+: |\d+: )?[\w.-]+: not found$|"
         r"is not recognized as (?:an internal|the name)|No such command|"
         r"executable file not found|^\S*which: no \S+ in \(|Unknown command: ['\"]?[\w-]+['\"]? \(did you|"
         r"exit code 127|\b127\b.*not found", _I | _M)),
     ("env_runtime", re.compile(
         r"ModuleNotFoundError|No module named|ImportError|cannot find module|Cannot find package|"
         r"externally-managed-environment|No virtual environment|requires Python|"
-        r"python version|command 'python' not found|node: bad option|Unsupported engine|"
-        r"GLIBC|wrong ELF class|version `[^`]+' not found|is not installed in|Did you mean to use|"
+        r"command 'python' not found|node: bad option|Unsupported engine|"
+        r"GLIBC_\d|wrong ELF class|version `[^`]+' not found|is not installed in|Did you mean to use|"
         r"Could not find a version|could not determine executable|No interpreter|Failed to spawn: `", _I)),
     ("permission_denied", re.compile(
         r"Permission denied|EACCES|EPERM|Operation not permitted|Access is denied|access denied|"
@@ -110,7 +111,9 @@ _HIDDEN_FAILURE = re.compile(
     r"^(?:Error|ERROR|error|Fatal|FATAL|fatal)(?: [\w-]+){0,3}:\s|"
     r"^[\w.-]+: (?:error|fatal|FATAL|ERROR)(?:\[\w+\])?:\s|"
     r"^sudo: (?:a terminal is required|a password is required|\d+ incorrect password)|"
-    r"^(?:/\S+: )?(?:line \d+: )?[\w.-]+: command not found$|"
+    r"^(?:\S+: )?(?:line \d+: )?[\w.-]*: command not found$|"
+    r"^make(?:\[\d+\])?: \*\*\* .*Error \d+|"
+    r"^Traceback \(most recent call last\):|"
     r"^Error: unknown (?:command|flag)|"
     r"^\S+: (?:unrecognized|invalid|illegal) option",
     _M,
@@ -118,6 +121,16 @@ _HIDDEN_FAILURE = re.compile(
 _PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
 _CANCELLED_SIBLING = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
 _HIDDEN_MAX_LINES = 40
+# Programs whose exit 1 is an answer (no match, differs, false) and whose exit 2 is an error.
+_ANSWERING = {"grep", "rg", "egrep", "fgrep", "ag", "diff", "cmp", "test", "[", "[["}
+_PROBE_MISUSED = re.compile(r"^(?:grep|rg|egrep|fgrep|diff|test|ls|find): (?:unrecognized|invalid|illegal|unknown) (?:option|argument)|"
+                            r"^Usage: (?:grep|rg|diff|ls|find) ", re.M)
+_PRODUCER_ERROR = re.compile(r"^(?:fatal|error|ERROR|Error|ssh|curl|wget)(?:\[\w+\])?: |Could not resolve host|"
+                             r"Temporary failure in name resolution|Permission denied|command not found", re.M)
+# A line whose exit status is not the status of all its parts: a pipe, `||`, `;` or a newline.
+_HIDES_STATUS = re.compile(r"(?<!\|)\|(?!\|)|\|\||;|\n")
+_QUOTED = re.compile(r"'[^']*'|" + r'"(?:[^"\\]|\\.)*"', re.S)
+_WRITES_FILE = re.compile(r"(?<![0-9&])>>?\s*(?!/dev/null|&)[\w./~$\"'-]")
 
 
 def classify(call: ToolCall, text: str | None = None) -> str:
@@ -127,7 +140,8 @@ def classify(call: ToolCall, text: str | None = None) -> str:
     if call.status == INTERRUPTED or call.interrupted:
         return "user_interrupt"
     text = call.output if text is None else text
-    head = text[:2000]
+    # errors sit at the start of an output and, after a long log, at its end
+    head = text if len(text) <= 1500 else text[:1200] + "\n" + text[-300:]
     if _KIND_RULES[0][1].search(head):
         return "permission_denied"  # a credential prompt that "timed out" is still about credentials
     if call.timed_out:
@@ -145,9 +159,10 @@ def classify(call: ToolCall, text: str | None = None) -> str:
         if pattern.search(focus):
             if kind == "too_large" and call.family == "shell" and not _PERSISTED_TOO_LARGE.search(head):
                 continue  # "too large" in a build log is about the build, not the tool output
-            if kind == "edit_mismatch" and call.family not in ("edit", "write"):
-                if not head.lstrip().startswith("<tool_use_error>"):
-                    continue
+            # a shell's "did not match" is data, unless the shell was applying a patch
+            if kind == "edit_mismatch" and call.family not in ("edit", "write") \
+                    and not head.lstrip().startswith("<tool_use_error>") and call.input.get("patch") is None:
+                continue
             return kind
     if call.family == "shell":
         cmd = command_of(call)
@@ -207,19 +222,21 @@ def _benign_exit(call: ToolCall) -> bool:
         return False  # not found, killed, timed out: never a probe's answer
     if re.search(r"Traceback \(most recent|panic:|Segmentation fault|command not found", text[:3000]) and not shell.is_probe(cmd):
         return False
-    if shell.is_probe(cmd):
-        return True
-    if shell.has_section_headers(cmd):
-        return True
     segs = shell.core_segments(cmd)
     last = shell.program(segs[-1]) if segs else ""
-    # `grep`/`rg`/`diff`/`cmp`/`test` exit 1 means "no match" / "differs" / "false"
-    if code in (1, None) and last in {"grep", "rg", "egrep", "fgrep", "ag", "diff", "cmp", "test", "[", "[["}:
-        if not re.search(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", text[:2000], re.M):
-            return True
-    if code == 1 and shell.family(segs[-1] if segs else "") == "git diff" and "--exit-code" in cmd:
+    if _PROBE_MISUSED.search(text[:500]):
+        return False  # the probe itself was called wrongly: "grep: unrecognized option"
+    if shell.is_probe(cmd):
         return True
-    return False
+    if _is_sweep(cmd):
+        return True
+    # `grep`/`rg`/`diff`/`cmp`/`test` exit 1 means "no match" / "differs" / "false"; with no match
+    # nothing is printed, so an error line in the output came from the command feeding the filter
+    if code in (1, None) and last in _ANSWERING \
+            and not re.search(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", text[:2000], re.M) \
+            and not (len(segs) > 1 and _PRODUCER_ERROR.search(text[:2000])):
+        return True
+    return code == 1 and shell.family(segs[-1] if segs else "") == "git diff" and "--exit-code" in cmd
 
 
 def _hidden_failure(call: ToolCall) -> bool:
@@ -229,12 +246,21 @@ def _hidden_failure(call: ToolCall) -> bool:
         return False
     if _PERSISTED_TOO_LARGE.search(text[:200]):
         return True
-    cmd = command_of(call)
-    if not cmd or shell.is_viewer(cmd) or shell.has_section_headers(cmd) or shell.is_probe(cmd):
-        return False
     if call.output_bytes > 20000:
         return False  # a long output that merely contains an error line is a log, not a verdict
-    lines = text.splitlines()
-    if len(lines) > _HIDDEN_MAX_LINES:
+    if text.count("\n") >= _HIDDEN_MAX_LINES:
         return False
-    return bool(_HIDDEN_FAILURE.search(text))
+    if not _HIDDEN_FAILURE.search(text):
+        return False
+    # only now look at the command (parsing it is the expensive part)
+    cmd = command_of(call)
+    if not cmd or (call.exit_code == 0 and not _HIDES_STATUS.search(_QUOTED.sub("''", cmd))):
+        return False  # an exit status of 0 that nothing masked is the command's own verdict
+    return not (shell.is_viewer(cmd) or _is_sweep(cmd) or shell.is_probe(cmd))
+
+
+def _is_sweep(cmd: str) -> bool:
+    """A diagnostic sweep (`echo "--- x ---"; probe; echo "--- y ---"; probe`) whose parts may
+    fail by design; headers echoed into a file are a report being written, not a sweep."""
+    return shell.has_section_headers(cmd) and not _WRITES_FILE.search(cmd)
+

@@ -9,8 +9,11 @@ Invariants:
 - a step's `path` is its program followed by the subcommand-like words after it, with runners and
   interpreters seen through (`uv run pytest -x` and `.venv/bin/python -m pytest` both have the
   path `pytest`; `python3 tools/gen.py` has `python gen.py`);
+- a here-document belongs to the step that reads it (`python3 - <<'PY' … PY` is one step whose
+  `code` is the script), and `bash -lc '…'`, `powershell -Command "…"`, `cmd /c …` are unwrapped;
 - words are compared by stem (`daemon` ≈ `daemons`, `test:web` ≈ `test_web`), never by project
-  knowledge: nothing here names a tool of any particular project.
+  knowledge: nothing here names a tool of any particular project;
+- parsing never raises: any text gives some (possibly empty) tuple of steps.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from forewarn.analyze import shell
 
 # Steps that only prepare or decorate a command line.
 _SETUP = {"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":", "sleep", "alias",
-          "ulimit", "trap", "wait", "clear", "echo", "printf"}
+          "unalias", "hash", "ulimit", "trap", "wait", "clear", "echo", "printf", "exit", "return", "shift",
+          "local", "declare", "readonly"}
 # Programs that only look at things: their result is information, never the change a failed
 # action was trying to make.
 _LOOKERS = shell.VIEWERS | shell.PROBES | {
@@ -33,8 +37,9 @@ _LOOKERS = shell.VIEWERS | shell.PROBES | {
 }
 # Subcommands that only look, for any CLI (`git log`, `docker ps`, `kubectl get`, `gt daemon status`).
 _LOOKING_SUBS = {"status", "list", "ls", "show", "logs", "log", "info", "view", "get", "describe", "inspect",
-                 "version", "help", "diff", "search", "ps", "top", "whoami", "doctor", "check", "explain",
-                 "blame", "reflog", "shortlog", "config", "remote", "branch", "tag", "stash"}
+                 "version", "help", "diff", "search", "ps", "top", "whoami", "explain", "blame", "reflog",
+                 "shortlog"}
+_LOOKING_STEMS = frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _LOOKING_SUBS)
 # Tools whose identity is the file they act on: `cat a` and `cat b` are different attempts.
 _FILE_TOOLS = _LOOKERS | {"mkdir", "rm", "rmdir", "cp", "mv", "chmod", "chown", "touch", "ln", "open", "xdg-open",
                           "code", "vim", "vi", "nano", "emacs", "tar", "unzip", "zip", "rsync", "scp", "install"}
@@ -43,6 +48,21 @@ _INTERPRETERS = re.compile(r"(?:python|pypy)[0-9.]*|py|node|deno|bun|ruby|perl|p
 # Filters whose output hides whether the run passed (a test run piped into grep shows only what
 # matched); `tail` keeps the closing summary and is not one of them.
 _HIDING_FILTERS = {"grep", "rg", "egrep", "fgrep", "ag", "head", "awk", "sed", "cut", "jq", "wc", "sort", "uniq"}
+_DRY_RUN = {"--dry-run", "--dryrun", "--dry_run", "--what-if", "--just-print", "--recon", "--simulate"}
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
+_REDIRECT_TARGET = re.compile(r"(?<![0-9&<])>>?\s*(['\"]?)([^\s'\";|&>]+)\1")
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{3,}")
+# Words every script has: they say nothing about what a script does.
+_KEYWORDS = frozenset({
+    "from", "import", "print", "return", "self", "True", "False", "None", "with", "open", "pass", "else",
+    "elif", "while", "lambda", "const", "function", "async", "await", "export", "default", "then", "done",
+    "local", "class", "break", "continue", "raise", "except", "finally", "yield", "global", "assert",
+    "Path", "pathlib", "json", "sys", "argv", "exit", "text", "read_text", "write_text", "encoding",
+    "utf-8", "console", "require", "null", "undefined", "this", "echo", "true", "false",
+})
+_ARRAY_ASSIGN = re.compile(r"^[A-Za-z_]\w*=\(")
+_REDIRECT_WORD = re.compile(r"^(?:\d*>>?|&>|\d*<|<<<?)")
+_VARIABLE = re.compile(r"^\$\{?([A-Za-z_]\w*)")
 _HELP_FLAGS = {"--help", "-h", "-help", "--usage", "--version", "-V", "help"}
 _POWERSHELL = re.compile(r"^(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*?-(?:Command|c)\s+(.*)$", re.I | re.S)
 _CMD_C = re.compile(r"^cmd(?:\.exe)?\s+/[cCkK]\s+(.*)$", re.S)
@@ -51,18 +71,38 @@ _PATHISH = re.compile(r"[/~]|\.\w{1,6}$")
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One simple command that does work, as pairing compares it."""
+
     text: str
     words: tuple[str, ...]  # from the (inner) program on, wrappers and runners removed
     program: str
     path: tuple[str, ...]  # program + subcommand words, stemmed
     filters: tuple[str, ...]  # programs the step's output was piped into
     directory: str  # the `cd` target in effect, "" when the line did not change directory
+    body: str = ""  # a here-document fed to the step (an inline script, a file's content)
+    writes: str = ""  # the file its output was redirected (or tee'd) into
+    patterns: tuple[str, ...] = ()  # what its output was grepped for
 
     @property
     def looks(self) -> bool:
-        """The step only looks at something (a viewer, a probe, a status/list/log subcommand)."""
-        return self.program in _LOOKERS or (len(self.path) > 1 and self.path[1] in _LOOKING_SUBS) \
-            or self.is_help
+        """The step only looks at something (a viewer, a probe, a status/list/log subcommand,
+        a dry run) and writes nothing."""
+        if self.writes:
+            return False
+        return self.program in _LOOKERS or any(w in _LOOKING_STEMS for w in self.path[1:]) or self.is_help \
+            or any(w in _DRY_RUN for w in self.words[1:]) or (self.program == "make" and "-n" in self.words[1:])
+
+    @property
+    def code(self) -> str:
+        """The inline script of an interpreter step (its here-document or `-c` argument)."""
+        if self.body:
+            return self.body
+        return self.words[2] if len(self.words) > 2 and self.words[1] in {"-c", "-e"} else ""
+
+    @property
+    def inline(self) -> bool:
+        """An interpreter running code given on the line (`python3 - <<PY`, `node -e`)."""
+        return len(self.path) > 1 and self.path[1] in {"-", "-c", "-e"} and bool(_INTERPRETERS.fullmatch(self.program))
 
     @property
     def is_help(self) -> bool:
@@ -84,7 +124,12 @@ class Step:
 
     @property
     def path_args(self) -> frozenset[str]:
-        return frozenset(_base(w) for w in self.args if _PATHISH.search(w) and _base(w))
+        """The arguments that look like file paths."""
+        return frozenset(w for w in self.args if _PATHISH.search(w) and _base(w))
+
+    def names(self, path: str) -> bool:
+        """One of the step's arguments is (a spelling of) `path`."""
+        return any(same_file(w, path) for w in self.path_args)
 
     @property
     def file_tool(self) -> bool:
@@ -108,8 +153,10 @@ def steps(command: str) -> tuple[Step, ...]:
     """The steps of a command line, in order."""
     out: list[Step] = []
     directory = ""
-    for pipeline in _pipelines(unwrap(command)):
-        progs = [shell.program(seg) for seg in pipeline]
+    for pipeline, body in _pipelines(unwrap(command)):
+        progs = [_program(seg) for seg in pipeline]
+        if progs[0] in {"echo", "printf"} and all(p in _LOOKERS or p == "tee" for p in progs[1:]):
+            continue  # a message printed or logged, however it is piped
         if progs and progs[0] in {"cd", "pushd"}:
             ws = shell.program_words(pipeline[0])
             if len(ws) > 1:
@@ -120,13 +167,43 @@ def steps(command: str) -> tuple[Step, ...]:
             main = next((i for i, p in enumerate(progs) if p not in _SETUP), None)
         if main is None:
             continue
-        words = _inner_words(pipeline[main])
+        if _ARRAY_ASSIGN.match(pipeline[main]):
+            continue  # `cmd=(prog args…)` stores a command; it runs where `"${cmd[@]}"` is used
+        words = _inner_words(_HEREDOC.sub(" ", pipeline[main]))
         if not words:
             continue
-        program = words[0].rsplit("/", 1)[-1]
-        out.append(Step(pipeline[main], tuple(words), program, _path(program, words),
-                        tuple(progs[main + 1:]), directory))
+        program = _program_name(words[0])
+        if not program:
+            continue
+        target = ""
+        for seg in pipeline[main:]:
+            m = _REDIRECT_TARGET.search(_HEREDOC.sub(" ", seg))
+            if m and not m.group(2).startswith("/dev/"):
+                target = m.group(2)
+        if progs[-1] == "tee":
+            tee_args = [w for w in shell.program_words(pipeline[-1])[1:] if not w.startswith("-")]
+            target = tee_args[0] if tee_args else target
+        patterns = tuple(w for seg, prog in zip(pipeline[main + 1:], progs[main + 1:], strict=True)
+                         if prog in {"grep", "rg", "egrep", "fgrep", "ag"}
+                         for w in shell.program_words(seg)[1:] if not w.startswith("-"))
+        out.append(Step(pipeline[main], tuple(words), program, _path(program, words, pipeline[main]),
+                        tuple(progs[main + 1:]), directory, body, target, patterns))
     return tuple(out)
+
+
+def _program(segment: str) -> str:
+    ws = shell.program_words(_HEREDOC.sub(" ", segment))
+    return _program_name(ws[0]) if ws else ""
+
+
+def _program_name(word: str) -> str:
+    m = _VARIABLE.match(word.strip('"'))
+    if m:
+        return "$" + m.group(1)  # `$cmd`, `"${cmd[@]}"`: the same stored command
+    program = word.rsplit("/", 1)[-1]
+    if _INTERPRETERS.fullmatch(program):
+        program = re.sub(r"[0-9.]+$", "", program)  # python3.12 ≈ python
+    return program
 
 
 def key_steps(command: str) -> tuple[Step, ...]:
@@ -136,32 +213,86 @@ def key_steps(command: str) -> tuple[Step, ...]:
     return acting or all_steps
 
 
-def same_action(a: Step, b: Step) -> bool:
-    """`b` runs what `a` ran: the same program and subcommands (one path may extend the other,
-    `git push` ≈ `git push origin main`), on the same file for tools whose identity is a file."""
+def same_action(a: Step, b: Step, *, broader: bool = True) -> bool:
+    """`b` runs what `a` ran: the same program and subcommands (`b` may go further, `git push` →
+    `git push origin main`, and with `broader` stop short, `cargo test foo` → `cargo test`), on
+    the same file for tools whose identity is a file."""
     if not a.path or not b.path or a.path[0] != b.path[0]:
         return False
     n = min(len(a.path), len(b.path))
-    if a.path[:n] != b.path[:n]:
+    if a.path[:n] != b.path[:n] or (len(b.path) < len(a.path) and not broader):
         return False
+    if _INTERPRETERS.fullmatch(a.program):
+        if a.path != b.path:
+            return False  # `python a.py` and `python b.py` (or a script on stdin) are different runs
+        # two inline scripts are the same attempt only when they are mostly the same code
+        return not a.inline or token_overlap(a.code, b.code) >= 0.5
     if a.file_tool and a.path_args:
-        return bool(a.path_args & b.path_args)
+        return any(b.names(w) for w in a.path_args)
     return True
 
 
+def reordered(a: Step, b: Step) -> bool:
+    """The same program with the same words in another order (`gt install --shell` →
+    `gt shell install`): a corrected command line, whatever the failure was."""
+    if a.program != b.program or a.words[1:] == b.words[1:]:
+        return False
+    wa, wb = _word_set(a.words[1:]), _word_set(b.words[1:])
+    return len(wa) >= 2 and wa == wb
+
+
+def same_question(a: Step, b: Step) -> bool:
+    """For a step that looks and greps its output, the later look asks for the same thing."""
+    if not a.patterns:
+        return True
+    return bool(_word_set(a.patterns) & (_word_set(b.patterns) | _word_set(b.words[1:])))
+
+
+def token_overlap(a: str, b: str) -> float:
+    """Share of `a`'s distinctive tokens (identifiers of 4+ characters) that `b` also has."""
+    ta = set(_TOKEN.findall(a)) - _KEYWORDS
+    if not ta:
+        return 1.0 if not b.strip() or a.strip() == b.strip() else 0.0
+    return len(ta & set(_TOKEN.findall(b))) / len(ta)
+
+
 def coverage(a: Step, b: Step) -> float:
-    """The share of `a`'s words (stemmed, flags without dashes) that `b` also has: how much of
-    the failed attempt a later call kept (`gt install --shell` → `gt shell install` keeps all)."""
-    wa = _word_set(a.words[1:])
+    """The share of `a`'s words (stemmed, flags without dashes, `test:web` ≈ `test_web`) that `b`
+    also has, whole or as a part (`pending` in `trigger-pending`): how much of the failed attempt
+    a later call kept (`gt install --shell` → `gt shell install` keeps all). An identifier like
+    `hq-x-y` counts once."""
+    wa = _units(a.words[1:])
     if not wa:
         return 1.0 if a.program == b.program else 0.0
-    return len(wa & _word_set(b.words[1:])) / len(wa)
+    wb = _units(b.words[1:])
+    have = wb | {part for w in wb for part in w.split("_") if part}
+    return len(wa & have) / len(wa)
 
 
 def core_args(step: Step) -> tuple[str, ...]:
     """The arguments after the program, options removed: equal for `python3 x.py a` and
     `uv run python x.py a`, the same run through another interpreter or runner."""
     return tuple(w for w in step.words[1:] if not w.startswith("-"))
+
+
+def same_file(a: str, b: str) -> bool:
+    """Two spellings of what may be the same file, or a corrected location of it: the same name
+    in a folder of the same name (`src/app.py` ≈ `/repo/pkg/src/app.py`), one folder up or down
+    the tree (`src/models.py` → `src/core/models.py`), or a bare name. Two `workflow.yaml` in
+    sibling folders of different names are different files."""
+    a, b = a.rstrip("/\\"), b.rstrip("/\\")
+    if not a or not b or _base(a) != _base(b):
+        return False
+    da, db = os.path.dirname(a), os.path.dirname(b)
+    if not da or not db or da in (".", "~") or db in (".", "~"):
+        return True
+    if _base(da) == _base(db):
+        return True
+    return da.startswith(db + "/") or db.startswith(da + "/")
+
+
+def is_interpreter(step: Step) -> bool:
+    return bool(_INTERPRETERS.fullmatch(step.program))
 
 
 def directories_differ(a: Step, b: Step) -> bool:
@@ -172,9 +303,11 @@ def directories_differ(a: Step, b: Step) -> bool:
     return da.rstrip("/") != db.rstrip("/")
 
 
-def _pipelines(command: str) -> list[list[str]]:
-    """Split on `&&`, `||`, `;` and newlines into pipelines, each split on `|` (quotes respected)."""
+def _pipelines(command: str) -> list[tuple[list[str], str]]:
+    """Split on `&&`, `||`, `;` and newlines into pipelines, each split on `|` (quotes respected);
+    a here-document's lines go with the pipeline that reads them, as its body."""
     pipelines: list[list[str]] = [[]]
+    bodies: list[str] = [""]
     buf: list[str] = []
     quote = ""
     i, n = 0, len(command)
@@ -186,6 +319,7 @@ def _pipelines(command: str) -> list[list[str]]:
             pipelines[-1].append(seg)
         if new_pipeline and pipelines[-1]:
             pipelines.append([])
+            bodies.append("")
 
     while i < n:
         ch = command[i]
@@ -202,6 +336,16 @@ def _pipelines(command: str) -> list[list[str]]:
         elif ch == "\\" and i + 1 < n:
             buf.append(ch + command[i + 1])
             i += 1
+        elif ch == "\n" and _HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
+            # the here-document runs to its terminator line; it belongs to this pipeline
+            m = _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))
+            assert m is not None
+            end = re.search(r"^\s*" + re.escape(m.group(2)) + r"\s*$", command[i + 1:], re.M)
+            stop = i + 1 + end.start() if end else n
+            bodies[-1] = command[i + 1:stop]
+            i = i + 1 + end.end() if end else n
+            flush(True)
+            continue
         elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
             flush(True)
             if ch in "&|":
@@ -214,12 +358,12 @@ def _pipelines(command: str) -> list[list[str]]:
             buf.append(ch)
         i += 1
     flush(False)
-    return [p for p in pipelines if p]
+    return [(p, b) for p, b in zip(pipelines, bodies, strict=True) if p]
 
 
 def _inner_words(segment: str) -> list[str]:
     """Program words with runners and `python -m` seen through: `uv run pytest -x` → `pytest -x`."""
-    ws = shell.program_words(segment)
+    ws = [w for w in shell.program_words(segment) if not _REDIRECT_WORD.match(w)]
     for _ in range(4):
         if not ws:
             break
@@ -243,16 +387,18 @@ def _inner_words(segment: str) -> list[str]:
     return ws
 
 
-def _path(program: str, words: list[str]) -> tuple[str, ...]:
+def _path(program: str, words: list[str], text: str = "") -> tuple[str, ...]:
     path = [program]
     if _INTERPRETERS.fullmatch(program):
         script = next((w for w in words[1:] if not w.startswith("-")), "")
-        if words[1:2] and words[1] in {"-c", "-e"}:
+        if words[1:2] and words[1] in {"-", "-c", "-e"}:
             return (program, words[1])
         return (program, _base(script)) if script else (program,)
     for w in words[1:]:
         if len(path) >= 4 or w.startswith("-") or not re.fullmatch(r"[A-Za-z][\w:.-]{0,40}", w) or "." in w:
             break
+        if f'"{w}"' in text or f"'{w}'" in text:
+            break  # a quoted word is a value, not a subcommand
         path.append(_stem(w))
     return tuple(path)
 
@@ -262,12 +408,28 @@ def _stem(word: str) -> str:
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
+def _units(words: tuple[str, ...] | list[str]) -> set[str]:
+    """Words as units: flag names and values apart, paths by their last component, stemmed."""
+    out: set[str] = set()
+    for word in words:
+        for w in (word.lstrip("-").split("=", 1) if word.startswith("-") else [word]):
+            if w:
+                out.add(_stem(_base(w) if _PATHISH.search(w) else w))
+    return out
+
+
 def _word_set(words: tuple[str, ...] | list[str]) -> set[str]:
     out: set[str] = set()
-    for w in words:
-        w = w.split("=", 1)[0].lstrip("-") if w.startswith("-") else w
-        if not w:
-            continue
+    for word in words:
+        parts = word.lstrip("-").split("=", 1) if word.startswith("-") else [word]
+        for w in parts:
+            out |= _word_parts(w)
+    return out
+
+
+def _word_parts(w: str) -> set[str]:
+    out: set[str] = set()
+    if w:
         for part in re.split(r"[:_\-/]", w) if not _PATHISH.search(w) else [_base(w)]:
             if part:
                 out.add(_stem(part))

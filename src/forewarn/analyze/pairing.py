@@ -2,18 +2,27 @@
 
 For each failed call we look forward in the same thread of the same session for the first later
 call that *did what the failed call was trying to do* and succeeded. What "the same thing" means
-depends on the failure:
+depends on the failure (shell lines are read by `forewarn.analyze.intent`):
 
-| failure                          | the fix is the first later successful…                         |
-|----------------------------------|----------------------------------------------------------------|
-| shell command (any kind)         | shell call of the same command family (`pytest` ≈ `uv run pytest`), or of the same program when the family itself was wrong (bad subcommand / flags) |
-| edit that did not apply          | edit or write of the same file                                  |
-| read / glob / search of a path   | call on the same path, or on a path with the same last component (the corrected location) |
-| tool parameter mistake           | call of the same tool on the same target                        |
-| user rejection / interrupt       | call of the same tool on the same target (the revised attempt)  |
+| failure                         | the fix is the first later successful…                          |
+|---------------------------------|-----------------------------------------------------------------|
+| shell command                   | run of the same action (program + subcommands; for file tools the same file; for inline scripts mostly the same code) in the same directory, keeping most of the words; in a chain the last step that acts is the target |
+| bad invocation (usage, missing command, environment) | same program keeping most words (reordered, a stem changed), the missing tool's stand-in, the script through another interpreter — or that run *failing further on* (its tests fail): the invocation was right |
+| build / test run                | *clean* run of the same command (no failure marks, output not grepped), preferring the same flags if one comes within `PREFER_WITHIN` calls |
+| call cancelled with its sibling | identical re-run (for the shell, a line containing every step)  |
+| edit that did not apply         | edit of the same file touching the same text, a rewrite of the file (Write, a script, `sed -i`); an append is not |
+| read / glob / search of a path  | the same kind of lookup (also through the shell: `cat`, `find`, `grep`) on the same file or the same name in a folder of the same name, or on a parent folder; empty results never |
+| output or file too large        | the same file read in part                                      |
+| read of a directory             | a listing of it                                                 |
+| user rejection / interrupt      | revised call on the same target within `REVISION_WINDOW` calls (plans: the next approved plan) |
+| web fetch                       | the same page from a corrected address                          |
+| any other tool                  | the same tool succeeding                                        |
 
-A candidate that is itself a failure is skipped; the search stops after `WINDOW` calls. When no
-call qualifies the failure stays unpaired: a wrong fix is worse than none.
+Never a fix: a call that only looks (status, logs, `--help`, a dry run) for a failure that acted;
+a call whose outcome is unknown (sent to the background, no result); a failed call (except the
+"failing further on" case). The search stops after `WINDOW` calls (`LONG_WINDOW` for build/test
+runs, whose repair may take long). When no call qualifies the failure stays unpaired: a wrong
+fix costs more than a missing one.
 
 Each pair gets a reason (`interpreter`, `runner`, `flags`, `path`, `read first`, `retry`, …)
 and the bytes wasted between failure and fix by repeats of the same failing call.
@@ -25,12 +34,55 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from forewarn.analyze import shell
+from forewarn.analyze import intent, shell
+from forewarn.analyze.intent import Step
 from forewarn.analyze.signature import main_input, path_of
-from forewarn.model import OK, ToolCall, Turn
+from forewarn.model import PENDING, ToolCall, Turn
 
 WINDOW = 80  # calls after the failure we look through
+LONG_WINDOW = 250  # build/test runs: the fix is the next clean run, however long the repair took
+REVISION_WINDOW = 8  # a rejected command or edit is revised at once, or what follows is something else
+PREFER_WITHIN = 40  # how far past an acceptable fix we look for a better one (same flags)
+
+# Failures of the invocation itself: the command never got to do its work.
+_INVOCATION = {"wrong_cli_usage", "command_not_found", "env_runtime"}
+_USER = {"user_rejected", "user_interrupt"}
+_CANCELLED = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
+_BACKGROUND = re.compile(r"^Command running in background", re.I)
+_EMPTY_RESULT = re.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
+_DIRECTORY = re.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)
+# A run whose output still reports failures is not the clean run that fixed a build or test.
+_FAIL_MARKS = re.compile(
+    r"^\s*(?:FAIL|FAILED|ERROR|Error:|error(?:\[\w+\])?:|npm ERR!|Traceback \(most recent)|"
+    r"\b[1-9]\d* (?:failed|failing|failures?|errors?)\b|\bFAILED\b|--- FAIL|[✖✗❌](?!\s*0\b)|\berror TS\d+", re.M)
+# Shell programs that do what a read / search / listing tool does.
+_SHELL_ACTION = {
+    "read": {"cat", "head", "tail", "less", "more", "bat", "sed", "nl", "awk", "jq", "xxd", "od"},
+    "search": {"grep", "rg", "egrep", "fgrep", "ag", "ack", "git"},
+    "glob": {"ls", "find", "fd", "tree", "du"},
+}
+# Shell edits of a file in place, and scripts that write a file.
+_IN_PLACE = re.compile(r"\b(?:sed|gsed)\s+(?:-[\w.]*\s+)*-i|\bperl\s+-\w*i|\bawk\s+-i\s*inplace")
+_SCRIPT_WRITE = re.compile(r"write_text|write_bytes|\.write\(|open\([^)]*['\"][wa]\+?b?['\"]|writeFileSync|"
+                           r"File\.write|fs\.write")
+# Programs that show part of a file.
+_PART_READERS = {"head", "tail", "sed", "grep", "rg", "awk", "jq", "wc", "less", "cut"}
+# Searchers: an empty result found nothing, whatever the exit status.
+_SEARCHERS = {"grep", "rg", "egrep", "fgrep", "ag", "ack", "find", "fd", "locate"}
+# Programs that stand in for one another when one is missing (`rg: command not found` → grep).
+_ALTERNATIVES = [frozenset(g) for g in (
+    {"rg", "grep", "egrep", "ag", "ack"}, {"fd", "find"}, {"bat", "cat"}, {"exa", "eza", "ls"},
+    {"python", "py"}, {"pip", "pip3", "uv"}, {"node", "nodejs"}, {"vim", "vi", "nano"},
+    {"docker-compose", "docker"}, {"podman", "docker"}, {"wget", "curl"}, {"pwsh", "powershell"},
+)]
+_HEADER = re.compile(r"\A(?:Exit code:? -?\d+\s*\n)?(?:Wall time:[^\n]*\n)?(?:Output:\n)?")
+# A user who declines a change and says it should not be made at all has redirected the work:
+# the next change to the same target is not a revision of the declined one.
+_REDIRECTED = re.compile(
+    r"\b(?:revert|undo|roll ?back|(?:don'?t|do not) (?:need|want|change|touch|edit|modify)|no need|"
+    r"not (?:needed|necessary)|leave (?:it|this|that|them) (?:alone|as is)|without (?:making |any )?changes?)\b", re.I)
 _CORRECTION = re.compile(
     r"^\s*(?:no[,.!\s]|nope|don'?t|do not|stop|wrong|that'?s (?:not|wrong)|instead|actually|use\b|"
     r"please use|you should|not that|why did you|never)", re.I)
@@ -50,106 +102,349 @@ def pair(index: int, calls: Sequence[ToolCall], failed: Sequence[bool], kinds: S
     """Find the fix for `calls[index]`; `failed[i]`/`kinds[i]` are the verdicts of each call."""
     bad = calls[index]
     kind = kinds[index]
-    target = _Target.of(bad)
-    repeats = 0
-    wasted = bad.output_bytes
+    matcher = _Matcher(bad, kind)
     user_text = _user_correction(bad, calls, index, turns)
-    seen = 0
+    fallback: int | None = None
+    chosen: int | None = None
+    last = index
+    seen = since_fallback = 0
     for j in range(index + 1, len(calls)):
         cand = calls[j]
         if cand.thread != bad.thread:
             continue
         seen += 1
-        if seen > WINDOW:
+        if seen > matcher.window or (fallback is not None and since_fallback >= PREFER_WITHIN):
             break
+        since_fallback += fallback is not None
+        last = j
         if failed[j]:
-            if _same_call(bad, cand):
-                repeats += 1
-                wasted += cand.output_bytes
+            if matcher.got_further(cand, kinds[j]):
+                chosen = j
+                break
             continue
-        if cand.status != OK:
+        if cand.status == PENDING or _unconfirmed(cand):
             continue
-        if target.fixed_by(cand, kind):
-            return Pairing(cand, _reason(bad, cand, calls, index, j), repeats, wasted, user_text)
-    return Pairing(None, None, repeats, wasted, user_text)
+        score = matcher.score(cand)
+        if score >= 2:
+            chosen = j
+            break
+        if score == 1 and fallback is None:
+            fallback = j
+    if chosen is None:
+        chosen = fallback
+    end = chosen if chosen is not None else last + 1
+    repeats, wasted = 0, bad.output_bytes
+    for j in range(index + 1, end):
+        cand = calls[j]
+        if cand.thread == bad.thread and failed[j] and _same_call(bad, cand):
+            repeats += 1
+            wasted += cand.output_bytes
+    if chosen is None:
+        return Pairing(None, None, repeats, wasted, user_text)
+    fix = calls[chosen]
+    return Pairing(fix, _reason(bad, fix, calls, index, chosen), repeats, wasted, user_text)
 
 
 def _same_call(a: ToolCall, b: ToolCall) -> bool:
     return a.tool == b.tool and main_input(a) == main_input(b)
 
 
-@dataclass(slots=True)
-class _Target:
-    call: ToolCall
-    family: str
-    command: str
-    seg_family: str
-    program: str
-    path: str
-    basename: str
+def _unconfirmed(call: ToolCall) -> bool:
+    """Sent to the background: whether it worked is not known from this result."""
+    return bool(call.input.get("run_in_background")) or bool(_BACKGROUND.match(call.output))
 
-    @classmethod
-    def of(cls, call: ToolCall) -> _Target:
-        command = main_input(call) if call.family == "shell" else ""
-        seg = shell.primary_segment(command) if command else ""
-        path = path_of(call)
-        return cls(call, call.family, command, shell.family(seg) if seg else "", shell.program(seg) if seg else "",
-                   path, _base(path))
 
-    def fixed_by(self, cand: ToolCall, kind: str) -> bool:
+class _Matcher:
+    """How well a later call does what the failed call was trying to do: 0 not at all, 1 it is
+    the same attempt but a weaker fix (used only if nothing better comes), 2 the fix."""
+
+    def __init__(self, bad: ToolCall, kind: str) -> None:
+        self.bad = bad
+        self.kind = kind
+        self.path = path_of(bad)
+        # a patch applied through the shell (`apply_patch <<PATCH`) is an edit of its file
+        self.family = "edit" if bad.family == "shell" and bad.input.get("patch") is not None else bad.family
+        self.cancelled = bool(_CANCELLED.search(bad.output[:300]))
+        self.command = main_input(bad) if self.family == "shell" else ""
+        self.targets: tuple[Step, ...] = intent.key_steps(self.command) if self.command else ()
+        self.window = WINDOW
+        if kind in _USER and self.family in ("shell", "edit", "write", "read", "glob", "search"):
+            self.window = REVISION_WINDOW
+            if bad.user_note and _REDIRECTED.search(bad.user_note):
+                self.window = 0
+        elif kind == "build_or_test_failure":
+            self.window = LONG_WINDOW
+
+    def score(self, cand: ToolCall) -> int:
+        if self.cancelled:
+            return 2 if self._identical(cand) else 0
         fam = self.family
         if fam == "shell":
-            if cand.family != "shell":
-                return False
-            return self._shell_match(cand, kind)
+            return self._shell(cand)
         if fam in ("edit", "write"):
-            return cand.family in ("edit", "write") and bool(self.path) and _same_path(path_of(cand), self.path)
+            return self._edit(cand)
         if fam in ("read", "glob", "search"):
-            cpath = path_of(cand)
-            if kind == "tool_validation" or kind in ("user_rejected", "user_interrupt"):
-                return cand.tool == self.call.tool and (not self.path or _related_path(cpath, self.path))
-            if cand.family in ("read", "glob", "search"):
-                if self.path and cpath and (_same_path(cpath, self.path) or (self.basename and _base(cpath) == self.basename)):
-                    return True
-                if fam == cand.family and self.path and cpath and kind == "path_not_found":
-                    # the same search/read retried one directory up or down
-                    return cpath.startswith(self.path) or self.path.startswith(cpath)
-                return False
-            if cand.family == "shell" and self.basename and kind == "path_not_found":
-                return _mentions(main_input(cand), self.basename)
-            return False
+            return self._lookup(cand)
+        if fam == "web":
+            return 2 if cand.tool == self.bad.tool and _related_web(self.bad, cand) else 0
         # any other tool (ExitPlanMode, TodoWrite, MCP tools…): the same tool succeeding again
-        return cand.tool == self.call.tool
+        return 2 if cand.tool == self.bad.tool else 0
 
-    def _shell_match(self, cand: ToolCall, kind: str) -> bool:
-        ccmd = main_input(cand)
-        if not ccmd:
+    def got_further(self, cand: ToolCall, cand_kind: str) -> bool:
+        """A bad invocation is fixed by the corrected run even when that run then fails further
+        on: once the tests fail (or, for a missing program or module, anything else goes wrong),
+        the invocation itself was right."""
+        if self.kind not in _INVOCATION or cand.family != "shell" or self.cancelled:
             return False
-        cseg = shell.primary_segment(ccmd)
-        cfam = shell.family(cseg)
-        if self.seg_family and cfam == self.seg_family:
+        if cand_kind in _USER or cand_kind == "timeout_or_hang" or _CANCELLED.search(cand.output[:300]):
+            return False
+        # past the invocation: the program ran and failed further on
+        if cand_kind in _INVOCATION:
+            return False
+        return any(self._invocation_match(t, s) for t in self.targets[-1:] for s in _cand_steps(cand, t))
+
+    # -- shell ---------------------------------------------------------------------------------
+
+    def _shell(self, cand: ToolCall) -> int:
+        if cand.family != "shell":
+            return self._shell_by_tool(cand)
+        if not self.targets:
+            return 0
+        # in a chain the last step that acts is the one that was wanted; a rejected line was
+        # declined as a whole, and its revision may keep any of it
+        targets = self.targets if self.kind in _USER else self.targets[-1:]
+        if self.kind == "too_large" and targets[0].path_args:
+            # a file too large to show is fixed by showing part of it, with whatever program
+            return 2 if any(s.program in _PART_READERS and any(s.names(f) for f in targets[0].path_args)
+                            for s in intent.steps(main_input(cand))) else 0
+        best = 0
+        for target, step in ((t, s) for t in targets for s in _cand_steps(cand, t)):
+            if intent.directories_differ(target, step):
+                continue
+            if step.looks and not target.looks:
+                continue  # looking at the state is a diagnostic, not the action that failed
+            if self.kind in _INVOCATION:
+                if self.kind == "wrong_cli_usage" and step.program in _SEARCHERS \
+                        and not _HEADER.sub("", cand.output).strip():
+                    continue  # a corrected search shows it works by finding something
+                ok = self._invocation_match(target, step)
+            else:
+                if step.program in _SEARCHERS and not _HEADER.sub("", cand.output).strip():
+                    continue  # a search that found nothing did not do what was wanted
+                # a build may be re-run more broadly (`cargo test foo` → `cargo test`); any other
+                # action stopping short of the failed one (`gt daemon start` → `gt daemon`) is not it
+                broader = self.kind == "build_or_test_failure"
+                ok = intent.same_action(target, step, broader=broader) \
+                    and (not target.looks or intent.same_question(target, step))
+                if not broader:
+                    # the same action on something else altogether (`stow -D a` → `stow -v b`) is
+                    # another action; and dropping an argument changes what is done
+                    ok = ok and len(intent.core_args(step)) >= len(intent.core_args(target)) \
+                        and intent.coverage(target, step) >= 0.3
+                if self.kind in _USER:
+                    ok = ok and intent.coverage(target, step) >= 0.5
+            if not ok and not intent.reordered(target, step):
+                continue
+            if self.kind == "build_or_test_failure":
+                if (step.hidden and not target.hidden) or _FAIL_MARKS.search(cand.output):
+                    continue
+                best = max(best, 2 if step.flags == target.flags else 1)
+            else:
+                return 2
+        return best
+
+    def _invocation_match(self, target: Step, step: Step) -> bool:
+        if self.kind == "wrong_cli_usage":
+            # the bad word replaced, reordered or dropped: most of the rest kept
+            return step.program == target.program and intent.coverage(target, step) > 0.5 and not step.is_help
+        if intent.same_action(target, step):
             return True
-        if kind in ("wrong_cli_usage", "command_not_found", "env_runtime", "user_rejected", "user_interrupt", "other"):
-            cprog = shell.program(cseg)
-            if self.program and cprog == self.program and kind != "other":
+        if self.kind == "command_not_found" and step.program != target.program \
+                and any(target.program in g and step.program in g for g in _ALTERNATIVES):
+            return intent.coverage(target, step) >= 0.5  # the missing tool's stand-in, same job
+        # the same script run through another interpreter or runner (`python3 x.py` → `./x.py`,
+        # `node x.js` → `npx tsx x.js`)
+        args, cargs = intent.core_args(target), intent.core_args(step)
+        if not args or not cargs:
+            return False
+        if intent.is_interpreter(target) and intent.is_interpreter(step):
+            return args == cargs
+        if intent.is_interpreter(target):
+            return args[0].rsplit("/", 1)[-1] == step.program and args[1:] == cargs
+        if intent.is_interpreter(step):
+            return cargs[0].rsplit("/", 1)[-1] == target.program and cargs[1:] == args
+        return False
+
+    def _shell_by_tool(self, cand: ToolCall) -> int:
+        """A shell `cat`/`ls` of a wrong path fixed by the Read/Glob tool on the right one."""
+        if self.kind != "path_not_found" or not self.targets:
+            return 0
+        target = self.targets[-1]
+        wanted = next((f for f, progs in _SHELL_ACTION.items() if target.program in progs), None)
+        if wanted is None or cand.family != wanted or _empty(cand):
+            return 0
+        return 2 if target.names(path_of(cand)) else 0
+
+    def _identical(self, cand: ToolCall) -> bool:
+        """The re-run of a call cancelled because a sibling failed: the same call, or for the
+        shell a line containing every step of the cancelled one."""
+        if cand.tool != self.bad.tool and not (cand.family == self.family == "shell"):
+            return False
+        if main_input(cand) == main_input(self.bad):
+            return True
+        if self.family != "shell" or not self.targets:
+            return False
+        texts = {_norm(s.text) for s in intent.steps(main_input(cand))}
+        return all(_norm(t.text) in texts for t in self.targets)
+
+    # -- edits ---------------------------------------------------------------------------------
+
+    def _edit(self, cand: ToolCall) -> int:
+        if not self.path:
+            return 0
+        if self.kind == "tool_validation":
+            return 2 if cand.tool == self.bad.tool and _same_path(path_of(cand), self.path) else 0
+        if cand.family in ("edit", "write"):
+            if not _same_path(path_of(cand), self.path):
+                return 0
+        elif cand.family != "shell" or not _writes_file(cand, self.path):
+            return 0
+        if self.kind in _USER:
+            return 2
+        if cand.family == "write" or (cand.family == "shell" and cand.input.get("patch") is None):
+            return 2  # the file rewritten (by the tool or a script): the change made another way
+        # another edit of the file is the fix only if it changes the same text
+        bad_text, text = _edit_text(self.bad), _edit_text(cand)
+        # (by lines either way round: a smaller edit may redo part of a larger one)
+        overlap = max(intent.token_overlap(bad_text, text), _line_overlap(bad_text, text), _line_overlap(text, bad_text))
+        return 2 if overlap >= 0.3 else 0
+
+    # -- reads, listings, searches ---------------------------------------------------------------
+
+    def _lookup(self, cand: ToolCall) -> int:
+        fam, kind = self.family, self.kind
+        cpath = path_of(cand)
+        if kind == "tool_validation" and _DIRECTORY.search(self.bad.output[:500]):
+            return 2 if self._lists_directory(cand) else 0
+        if kind in ("tool_validation", *_USER):
+            return 2 if cand.tool == self.bad.tool and (not self.path or _related_path(cpath, self.path)) else 0
+        if kind == "too_large":
+            return 2 if self._reads_part(cand) else 0
+        if _empty(cand):
+            return 0
+        if cand.family == fam:
+            if not self.path or not cpath:
+                return 2 if kind != "path_not_found" and main_input(cand) == main_input(self.bad) else 0
+            if _same_path(cpath, self.path) or intent.same_file(cpath, self.path):
+                return 2
+            if fam in ("glob", "search") and kind == "path_not_found" and _ancestor_or_descendant(cpath, self.path):
+                return 2
+            return 0
+        if cand.family == "shell" and kind == "path_not_found":
+            return 2 if self._shell_lookup(cand) else 0
+        return 0
+
+    def _lists_directory(self, cand: ToolCall) -> bool:
+        if cand.family == "glob":
+            return _same_path(path_of(cand), self.path)
+        if cand.family == "shell":
+            return any(s.program in _SHELL_ACTION["glob"] and s.names(self.path)
+                       for s in intent.steps(main_input(cand)))
+        return False
+
+    def _reads_part(self, cand: ToolCall) -> bool:
+        base = _base(self.path)
+        if cand.family == self.family == "read":
+            return _same_path(path_of(cand), self.path) and any(k in cand.input for k in ("offset", "limit"))
+        if cand.family == "search":
+            return _same_path(path_of(cand), self.path)
+        if cand.family == "shell" and base:
+            return any(s.program in _PART_READERS and s.names(self.path)
+                       for s in intent.steps(main_input(cand)))
+        return False
+
+    def _shell_lookup(self, cand: ToolCall) -> bool:
+        """The same lookup done in the shell: `cat` of the corrected file, `find` under a parent
+        of the missing folder, `grep` in the right place."""
+        progs = _SHELL_ACTION[self.family]
+        base = _base(self.path)
+        if self.family == "search" and "." in base:
+            progs = progs | _SHELL_ACTION["read"]  # reading a whole file answers a search in it
+        for step in intent.steps(main_input(cand)):
+            if step.program not in progs:
+                continue
+            if step.names(self.path):
                 return True
-            # the same thing done with another runner / interpreter: python3 x.py → uv run python x.py
-            if kind in ("env_runtime", "command_not_found") and _core_args(self.command) and _core_args(self.command) == _core_args(ccmd):
-                return True
-        if kind == "path_not_found":
-            cprog = shell.program(cseg)
-            return bool(self.program) and cprog == self.program
+            if self.family in ("glob", "search"):
+                dirs = [w for w in step.args if "/" in w or w.startswith("~")]
+                if any(_ancestor_or_descendant(d, self.path) for d in dirs):
+                    return True
         return False
 
 
-def _core_args(command: str) -> tuple[str, ...]:
-    """The arguments after the program that matters, runners and interpreters removed."""
-    seg = shell.primary_segment(command)
-    ws = shell.program_words(seg)
-    while ws and (ws[0].rsplit("/", 1)[-1] in shell.RUNNERS or ws[0] in {"run", "exec", "-m"}
-                  or re.fullmatch(r"(?:.*/)?python[0-9.]*", ws[0])):
-        ws = ws[1:]
-    return tuple(w for w in ws if not w.startswith("-"))
+def _cand_steps(cand: ToolCall, target: Step) -> list[Step]:
+    """The steps of a candidate that could be the retried action (help lookups never are)."""
+    return [s for s in intent.steps(main_input(cand)) if not s.is_help or target.is_help]
+
+
+def _writes_file(call: ToolCall, path: str) -> bool:
+    """A shell call that changes `path`: an apply_patch of it, an in-place edit, a redirect or
+    `tee` into it, or an inline script that mentions it and writes a file."""
+    base = _base(path)
+    if not base:
+        return False
+    if call.input.get("patch") is not None:
+        return _same_path(path_of(call), path) or _base(path_of(call)) == base
+    command = main_input(call)
+    if not _mentions(command, base):
+        return False
+    for step in intent.steps(command):
+        if step.writes and intent.same_file(step.writes, path):
+            return not re.search(r">>\s*['\"]?\S*" + re.escape(base), step.text)  # an append adds, it does not fix
+        if _IN_PLACE.search(step.text) and step.names(path):
+            return True
+        if step.inline and _SCRIPT_WRITE.search(step.code):
+            return True
+    return False
+
+
+def _edit_text(call: ToolCall) -> str:
+    inp = call.input
+    parts = [inp.get(k) for k in ("old_string", "new_string", "content", "new_source", "patch", "input")]
+    edits = inp.get("edits")
+    if isinstance(edits, list):
+        for e in edits:
+            if isinstance(e, dict):
+                parts += [e.get("old_string"), e.get("new_string")]
+    return "\n".join(p for p in parts if isinstance(p, str))
+
+
+def _related_web(bad: ToolCall, cand: ToolCall) -> bool:
+    """The same page fetched from a corrected address (same last path component, or the same
+    site one level up or down), or the same search asked again in other words."""
+    a, b = main_input(bad), main_input(cand)
+    ua, ub = urlsplit(a), urlsplit(b)
+    if not ua.netloc or not ub.netloc:
+        return intent.token_overlap(a, b) >= 0.5
+    if _base(ua.path) and _base(ua.path) == _base(ub.path):
+        return True
+    return ua.netloc == ub.netloc and _ancestor_or_descendant(ua.path or "/", ub.path or "/")
+
+
+def _line_overlap(a: str, b: str) -> float:
+    """Share of `a`'s lines (stripped, not trivially short) that are lines of `b` too."""
+    la = {line.strip() for line in a.splitlines() if len(line.strip()) >= 8}
+    if not la:
+        return 0.0
+    return len(la & {line.strip() for line in b.splitlines()}) / len(la)
+
+
+def _empty(call: ToolCall) -> bool:
+    return call.family in ("glob", "search") and (not call.output.strip() or bool(_EMPTY_RESULT.match(call.output)))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _base(path: str) -> str:
@@ -163,11 +458,18 @@ def _same_path(a: str, b: str) -> bool:
 def _related_path(a: str, b: str) -> bool:
     if not a or not b:
         return False
-    return a.startswith(b.rstrip("/")) or b.startswith(a.rstrip("/")) or _base(a) == _base(b)
+    return _ancestor_or_descendant(a, b) or _base(a) == _base(b)
+
+
+def _ancestor_or_descendant(a: str, b: str) -> bool:
+    a, b = a.rstrip("/"), b.rstrip("/")
+    if not a or not b:
+        return False
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def _mentions(command: str, name: str) -> bool:
-    return bool(re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command))
+    return bool(name) and bool(re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command))
 
 
 def _reason(bad: ToolCall, fix: ToolCall, calls: Sequence[ToolCall], i: int, j: int) -> str:

@@ -5,15 +5,13 @@ priority   = 3 + multiSession + multiProject + hangTimeout + dataLoss + userCorr
 confidence = 0.4 + 0.20 (failure→fix pair identified) + 0.15 (user corrected) + 0.10 (2+ sessions)
                + 0.10 (2+ projects) + 0.05 (causal language), clamped to 0..1
 
-Weights come from the `scoring` object of `$FOREWARN_HOME/config.json` when present.
+Weights come from the `scoring` object of `$FOREWARN_HOME/config.json` (see forewarn.config).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from forewarn.analyze.findings import Finding
 
@@ -37,24 +35,11 @@ class Weights:
 
 
 def load_weights(home: Path | None = None) -> Weights:
-    """Weights from config.json's `scoring` object; unknown keys are ignored, bad values fall back."""
-    if home is None:
-        from forewarn.paths import forewarn_home
+    """Weights from config.json's `scoring` object, read through `forewarn.config` (a bad value
+    falls back to its default there and is reported by `forewarn config show`)."""
+    from forewarn.config import load_config
 
-        home = forewarn_home()
-    try:
-        data: Any = json.loads((home / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return Weights()
-    scoring = data.get("scoring") if isinstance(data, dict) else None
-    if not isinstance(scoring, dict):
-        return Weights()
-    known = {f.name: f.type for f in fields(Weights)}
-    good: dict[str, Any] = {}
-    for key, value in scoring.items():
-        if key in known and isinstance(value, (int, float)) and not isinstance(value, bool):
-            good[key] = value
-    return replace(Weights(), **good)
+    return load_config(home).scoring
 
 
 def score(f: Finding, w: Weights | None = None) -> tuple[int, float]:

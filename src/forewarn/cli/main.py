@@ -22,6 +22,14 @@ COMMANDS: dict[str, str] = {
     "scan": "scan",
     "learn": "learn",
     "eval": "evaluate",
+    "install": "install",
+    "uninstall": "uninstall",
+    "doctor": "doctor",
+    "stats": "stats",
+    "report": "report",
+    "dashboard": "dashboard",
+    "report-failure": "report_failure",
+    "config": "config",
 }
 
 

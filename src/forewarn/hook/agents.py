@@ -21,7 +21,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
 # what the pipeline does for an event
 TOOL = "tool"  # match lessons against a tool call
@@ -49,7 +49,17 @@ _EVENT_ALIASES = {
 class HookInput:
     """One hook call, agent-neutral."""
 
-    __slots__ = ("agent_id", "cwd", "event", "kind", "mode", "session_id", "source", "tool_input", "tool_name")
+    __slots__ = (
+        "agent_id",
+        "cwd",
+        "event",
+        "kind",
+        "mode",
+        "session_id",
+        "source",
+        "tool_input",
+        "tool_name",
+    )
 
     def __init__(self, event: str, kind: str, payload: dict[str, Any], mode: str = BOTH) -> None:
         self.event = event
@@ -76,7 +86,7 @@ class Answer:
 
 class ClaudeAdapter:
     name = "claude"
-    _events = {
+    _events: ClassVar[dict[str, tuple[str, str, str]]] = {
         "pre-tool-use": (TOOL, BOTH, "PreToolUse"),
         "session-start": (SESSION, BOTH, "SessionStart"),
         "subagent-start": (SUBAGENT, BOTH, "SubagentStart"),
@@ -102,7 +112,12 @@ class ClaudeAdapter:
                 }
             }
         if answer.context:
-            return {"hookSpecificOutput": {"hookEventName": event_name, "additionalContext": answer.context}}
+            return {
+                "hookSpecificOutput": {
+                    "hookEventName": event_name,
+                    "additionalContext": answer.context,
+                }
+            }
         return {}
 
 
@@ -110,7 +125,7 @@ class CodexAdapter(ClaudeAdapter):
     """Codex speaks Claude Code's PreToolUse / SessionStart dialect; it has no SubagentStart."""
 
     name = "codex"
-    _events = {
+    _events: ClassVar[dict[str, tuple[str, str, str]]] = {
         "pre-tool-use": (TOOL, BOTH, "PreToolUse"),
         "session-start": (SESSION, BOTH, "SessionStart"),
     }
@@ -118,7 +133,7 @@ class CodexAdapter(ClaudeAdapter):
 
 class GeminiAdapter:
     name = "gemini"
-    _events = {
+    _events: ClassVar[dict[str, tuple[str, str]]] = {
         "before-tool": (TOOL, BLOCK_ONLY),
         "after-tool": (TOOL, WARN_ONLY),
         "session-start": (SESSION, BOTH),
@@ -135,9 +150,19 @@ class GeminiAdapter:
         if hook.event == "before-tool" and answer.deny_reason:
             return {"decision": "deny", "reason": answer.deny_reason}
         if hook.event == "after-tool" and answer.context:
-            return {"hookSpecificOutput": {"hookEventName": "AfterTool", "additionalContext": answer.context}}
+            return {
+                "hookSpecificOutput": {
+                    "hookEventName": "AfterTool",
+                    "additionalContext": answer.context,
+                }
+            }
         if hook.event == "session-start" and answer.context:
-            return {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": answer.context}}
+            return {
+                "hookSpecificOutput": {
+                    "hookEventName": "SessionStart",
+                    "additionalContext": answer.context,
+                }
+            }
         return {}
 
 

@@ -29,10 +29,12 @@ _MAX_KEY = 120
 
 def _sha256_hex(text: str) -> str:
     try:  # the bare C module: hashlib would load OpenSSL, a few milliseconds we do not need
-        from _sha256 import sha256  # Python <= 3.11
+        # Python <= 3.11
+        from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         try:
-            from _sha2 import sha256  # Python >= 3.12
+            # Python >= 3.12
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
         except ImportError:  # pragma: no cover
             from hashlib import sha256
     return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -46,7 +48,8 @@ def temp_root() -> str:
         if value:
             return value
     if sys.platform == "win32":
-        return os.path.expandvars(r"%SystemRoot%\Temp") if os.environ.get("SystemRoot") else "C:\\Temp"
+        root = os.environ.get("SYSTEMROOT")
+        return os.path.join(root, "Temp") if root else "C:\\Temp"
     return "/tmp"
 
 
@@ -98,7 +101,9 @@ class SessionState:
     def claim(self, key: str, priority: int) -> bool:
         """True if this process is the one that injects `key` (exactly one caller wins)."""
         try:
-            fd = os.open(os.path.join(self.claims, key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(
+                os.path.join(self.claims, key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+            )
         except FileExistsError:
             return False
         try:

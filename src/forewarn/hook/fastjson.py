@@ -45,7 +45,7 @@ class _ScanContext:
     parse_constant = staticmethod(_reject_constant)
 
 
-_scan_once = _scanner_factory(_ScanContext()) if _json is not None else None
+_scan_once = _scanner_factory(_ScanContext()) if _json is not None else None  # type: ignore[arg-type]
 _WHITESPACE = " \t\n\r"
 
 

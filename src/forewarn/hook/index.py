@@ -40,6 +40,7 @@ from forewarn.hook import fastjson
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 MANIFEST_NAME = "manifest.json"
@@ -110,7 +111,16 @@ def read_json(path: str) -> Any:
 class FamilyIndex:
     """One family's prefilter tables plus where to find each lesson's details."""
 
-    __slots__ = ("always", "block", "config", "directory", "lessons", "literals_ci", "literals_cs", "roots")
+    __slots__ = (
+        "always",
+        "block",
+        "config",
+        "directory",
+        "lessons",
+        "literals_ci",
+        "literals_cs",
+        "roots",
+    )
 
     def __init__(self, directory: str, data: dict[str, Any]) -> None:
         self.directory = directory
@@ -156,11 +166,14 @@ class FamilyIndex:
         return detail
 
 
-def load_family(home: str, family: str) -> FamilyIndex | None:
+def load_family(
+    home: str, family: str, before_build: Callable[[], None] | None = None
+) -> FamilyIndex | None:
     """The index of `family`, building the whole index first if the manifest changed.
 
     None when there is no manifest or no lesson for this family. Raises on a corrupt index or
-    manifest; the caller answers `{}`."""
+    manifest; the caller answers `{}`. `before_build` runs before a (slow) build: the pipeline
+    lifts its deadline there, which covers matching, not the once-per-manifest build."""
     try:
         st = os.stat(os.path.join(home, MANIFEST_NAME))
     except OSError:
@@ -175,11 +188,14 @@ def load_family(home: str, family: str) -> FamilyIndex | None:
                 return None  # complete index without this family
             if attempt:
                 return None
+            if before_build is not None:
+                before_build()
             from forewarn.hook.indexer import build_index
 
-            directory = build_index(home)
-            if directory is None:
+            built = build_index(home)
+            if built is None:
                 return None
+            directory = built
             path = os.path.join(directory, family_file_name(family))
             continue
         if not isinstance(data, dict) or not isinstance(data.get("lessons"), list):

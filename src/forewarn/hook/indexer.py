@@ -15,7 +15,7 @@ What it precomputes so the hook does not have to:
 Invariants:
 - a prefilter never rejects a text the regex would match (it may accept texts the regex rejects);
   case-insensitive literals keep only their ASCII runs, lower-cased, and the hook folds the text
-  the same way `re` does for those (`index.fold_case`: İ, ı → i, ſ → s, K → k);
+  the same way `re` does for those (`index.fold_case`: U+0130 and U+0131 to i, U+017F to s, U+212A to k);
 - a pattern that does not compile is dropped with its lesson's other patterns kept; a lesson left
   with no usable pattern for a family is not indexed for it;
 - the index directory appears atomically (written under a temporary name, then renamed), and older
@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found,unused-ignore]
 import json
 import os
 import re
@@ -41,16 +42,14 @@ from forewarn.hook.index import (
 )
 from forewarn.hook.targets import SHELL, TOOL_FAMILY
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     from re import _compiler as sre_compile
     from re import _constants as sre_constants
     from re import _parser as sre_parse
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_compile  # type: ignore[no-redef]
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
-
-import _sre
+else:  # pragma: no cover - Python 3.10
+    import sre_compile
+    import sre_constants
+    import sre_parse
 
 # JavaScript-style flag letters as the manifest stores them; "g", "y", "d", "u" mean nothing here
 _FLAG_BITS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "a": re.ASCII}
@@ -117,7 +116,9 @@ def compile_manifest(manifest: Any) -> CompiledManifest:
     """Turn a manifest document into index tables. Malformed lessons are skipped, not fatal."""
     if not isinstance(manifest, dict):
         raise ValueError("manifest is not a JSON object")
-    raw_config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    raw_config = manifest.get("config")
+    if not isinstance(raw_config, dict):
+        raw_config = {}
     config = dict(DEFAULT_CONFIG)
     for key, default in DEFAULT_CONFIG.items():
         value = raw_config.get(key)
@@ -145,14 +146,23 @@ def compile_manifest(manifest: Any) -> CompiledManifest:
             # the shell family matches commands, every other family matches paths
             prefilters = cmd[0] if family == SHELL else path[0]
             if prefilters:
-                entries.setdefault(family, []).append((rank, n, detail["action"] == "block", root, prefilters))
+                entries.setdefault(family, []).append(
+                    (rank, n, detail["action"] == "block", root, prefilters)
+                )
     for family, family_entries in entries.items():
         out.families[family] = _family_table(sorted(family_entries, key=lambda e: e[0]))
     return out
 
 
 def _family_table(entries: list[tuple[Any, int, bool, str | None, list[Any]]]) -> dict[str, Any]:
-    table: dict[str, Any] = {"lessons": [], "block": [], "roots": [], "cs": {}, "ci": {}, "always": []}
+    table: dict[str, Any] = {
+        "lessons": [],
+        "block": [],
+        "roots": [],
+        "cs": {},
+        "ci": {},
+        "always": [],
+    }
     for position, (_rank, n, block, root, prefilters) in enumerate(entries):
         table["lessons"].append(n)
         if block:
@@ -173,7 +183,10 @@ def _family_table(entries: list[tuple[Any, int, bool, str | None, list[Any]]]) -
 
 def _compile_lesson(
     lesson_id: str, lesson: dict[str, Any], config: dict[str, Any]
-) -> tuple[dict[str, Any], list[str], tuple[list[Any], list[Any]], tuple[list[Any], list[Any]]] | None:
+) -> (
+    tuple[dict[str, Any], list[str], tuple[list[Any], list[Any]], tuple[list[Any], list[Any]]]
+    | None
+):
     slug = lesson.get("slug")
     if not isinstance(slug, str) or not slug:
         return None
@@ -183,7 +196,11 @@ def _compile_lesson(
         return None
     families = [f for f in lesson.get("families") or [] if isinstance(f, str)]
     if not families:
-        families = [TOOL_FAMILY.get(t, t.lower()) for t in lesson.get("toolNames") or [] if isinstance(t, str)]
+        families = [
+            TOOL_FAMILY.get(t, t.lower())
+            for t in lesson.get("toolNames") or []
+            if isinstance(t, str)
+        ]
     cmd = _compile_patterns(lesson.get("commandRegexSources"))
     path = _compile_patterns(lesson.get("pathRegexSources"))
     if not families or not (cmd[0] or path[0]):
@@ -232,7 +249,7 @@ def precompile(source: str, flags: int, parsed: Any) -> dict[str, Any]:
     """The arguments `_sre.compile` needs, checked by compiling them once here."""
     record: dict[str, Any] = {"source": source, "flags": flags, "code": None}
     try:
-        code = sre_compile._code(parsed, flags)
+        code = sre_compile._code(parsed, flags)  # type: ignore[attr-defined]
         groupindex = dict(parsed.state.groupdict)
         indexgroup: list[str | None] = [None] * parsed.state.groups
         for name, i in groupindex.items():
@@ -243,7 +260,11 @@ def precompile(source: str, flags: int, parsed: Any) -> dict[str, Any]:
     except Exception:
         return record  # the hook falls back to re.compile
     record.update(
-        code=list(code), all_flags=all_flags, groups=groups, groupindex=groupindex, indexgroup=indexgroup
+        code=list(code),
+        all_flags=all_flags,
+        groups=groups,
+        groupindex=groupindex,
+        indexgroup=indexgroup,
     )
     return record
 
@@ -262,7 +283,9 @@ def _clauses(seq: Any, ignore_case: bool) -> list[list[list[Any]]]:
 
     def flush() -> None:
         if run:
-            clauses.extend([[fragment, ignore_case]] for fragment in _fragments("".join(run), ignore_case))
+            clauses.extend(
+                [[fragment, ignore_case]] for fragment in _fragments("".join(run), ignore_case)
+            )
             run.clear()
 
     for op, av in seq:
@@ -272,7 +295,9 @@ def _clauses(seq: Any, ignore_case: bool) -> list[list[list[Any]]]:
         flush()
         if op is c.SUBPATTERN:
             _group, add_flags, del_flags, sub = av
-            sub_case = (ignore_case or bool(add_flags & re.IGNORECASE)) and not del_flags & re.IGNORECASE
+            sub_case = (
+                ignore_case or bool(add_flags & re.IGNORECASE)
+            ) and not del_flags & re.IGNORECASE
             clauses.extend(_clauses(sub, sub_case))
         elif op in _REPEATS:
             low, _high, sub = av
@@ -300,7 +325,11 @@ def _clauses(seq: Any, ignore_case: bool) -> list[list[list[Any]]]:
 
 
 _REPEATS = tuple(
-    op for op in (getattr(sre_constants, name, None) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"))
+    op
+    for op in (
+        getattr(sre_constants, name, None)
+        for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+    )
     if op is not None
 )
 

@@ -31,15 +31,19 @@ from typing import Any
 from forewarn.errors import ForewarnError, RefusedError
 
 AGENTS = ("claude", "codex", "gemini")
-SCOPES = {"claude": ("user", "project", "local"), "codex": ("user", "project"), "gemini": ("user", "project")}
+SCOPES = {
+    "claude": ("user", "project", "local"),
+    "codex": ("user", "project"),
+    "gemini": ("user", "project"),
+}
 
 # Claude Code tools whose family can carry lessons (the hook turns the others away at once anyway)
 CLAUDE_TOOL_MATCHER = "Bash|Read|Edit|MultiEdit|Write|NotebookEdit|Glob|Grep"
 CODEX_TOOL_MATCHER = "Bash|apply_patch"
-GEMINI_TOOL_MATCHER = (
-    "run_shell_command|read_file|read_many_files|write_file|replace|glob|search_file_content|grep_search"
+GEMINI_TOOL_MATCHER = "run_shell_command|read_file|read_many_files|write_file|replace|glob|search_file_content|grep_search"
+HOOK_TIMEOUT_SECONDS = (
+    10  # the hook answers within its own deadline; this only bounds a wedged Python
 )
-HOOK_TIMEOUT_SECONDS = 10  # the hook answers within its own deadline; this only bounds a wedged Python
 
 # recognises our commands whatever interpreter or install location they name
 OUR_COMMAND = re.compile(r"forewarn[\\/]+hook[\\/]+run\.py|-m\s+forewarn\.hook\b")
@@ -107,19 +111,25 @@ def shell_quote(text: str) -> str:
 
 def hook_command(argument: str, agent: str = "claude", python: str | None = None) -> str:
     """The exact command `install` writes for one event (also what the benchmark times)."""
-    command = f"{shell_quote(python or sys.executable)} -I -S {shell_quote(str(run_script()))} {argument}"
+    command = (
+        f"{shell_quote(python or sys.executable)} -I -S {shell_quote(str(run_script()))} {argument}"
+    )
     if agent != "claude":
         command += f" --agent {agent}"
     return command
 
 
-def settings_path(agent: str, scope: str, project_dir: str | os.PathLike[str] | None = None) -> Path:
+def settings_path(
+    agent: str, scope: str, project_dir: str | os.PathLike[str] | None = None
+) -> Path:
     from forewarn.paths import claude_config_dir, codex_home, gemini_dir
 
     if agent not in AGENTS:
         raise ForewarnError(f"unknown agent {agent!r}: choose one of {', '.join(AGENTS)}")
     if scope not in SCOPES[agent]:
-        raise ForewarnError(f"{agent} has no {scope!r} scope: choose one of {', '.join(SCOPES[agent])}")
+        raise ForewarnError(
+            f"{agent} has no {scope!r} scope: choose one of {', '.join(SCOPES[agent])}"
+        )
     project = Path(project_dir or os.getcwd()).expanduser().resolve()
     if agent == "claude":
         if scope == "user":
@@ -149,7 +159,11 @@ def install(
         commands[spec.event] = command
         handler: dict[str, Any] = {"type": "command", "command": command}
         if agent == "gemini":
-            handler = {"name": f"forewarn-{spec.argument}", **handler, "timeout": HOOK_TIMEOUT_SECONDS * 1000}
+            handler = {
+                "name": f"forewarn-{spec.argument}",
+                **handler,
+                "timeout": HOOK_TIMEOUT_SECONDS * 1000,
+            }
         else:
             handler["timeout"] = HOOK_TIMEOUT_SECONDS
         group: dict[str, Any] = {"matcher": spec.matcher} if spec.matcher is not None else {}
@@ -157,8 +171,14 @@ def install(
         hooks.setdefault(spec.event, []).append(group)
     changed = settings != original
     result = InstallResult(
-        agent=agent, scope=scope, path=str(path), action="installed", changed=changed,
-        events=[s.event for s in HOOK_SPECS[agent]], removed=removed, commands=commands,
+        agent=agent,
+        scope=scope,
+        path=str(path),
+        action="installed",
+        changed=changed,
+        events=[s.event for s in HOOK_SPECS[agent]],
+        removed=removed,
+        commands=commands,
         notes=list(NOTES[agent]),
     )
     if agent == "claude" and scope == "project":
@@ -172,11 +192,16 @@ def install(
 
 
 def uninstall(
-    agent: str, scope: str = "user", project_dir: str | os.PathLike[str] | None = None, dry_run: bool = False
+    agent: str,
+    scope: str = "user",
+    project_dir: str | os.PathLike[str] | None = None,
+    dry_run: bool = False,
 ) -> InstallResult:
     """Remove forewarn's hooks (and only them) from the agent's settings file."""
     path = settings_path(agent, scope, project_dir)
-    result = InstallResult(agent=agent, scope=scope, path=str(path), action="uninstalled", changed=False)
+    result = InstallResult(
+        agent=agent, scope=scope, path=str(path), action="uninstalled", changed=False
+    )
     if not path.exists():
         return result
     original, settings = _read_settings(path)
@@ -204,7 +229,9 @@ def remove_our_hooks(settings: dict[str, Any]) -> int:
             kept = [h for h in handlers if not is_our_handler(h)]
             removed += len(handlers) - len(kept)
             if kept or not handlers:
-                kept_groups.append({**group, "hooks": kept} if len(kept) != len(handlers) else group)
+                kept_groups.append(
+                    {**group, "hooks": kept} if len(kept) != len(handlers) else group
+                )
         if kept_groups or not groups:
             hooks[event] = kept_groups
         else:
@@ -215,8 +242,10 @@ def remove_our_hooks(settings: dict[str, Any]) -> int:
 
 
 def is_our_handler(handler: Any) -> bool:
-    return isinstance(handler, dict) and isinstance(handler.get("command"), str) and bool(
-        OUR_COMMAND.search(handler["command"])
+    return (
+        isinstance(handler, dict)
+        and isinstance(handler.get("command"), str)
+        and bool(OUR_COMMAND.search(handler["command"]))
     )
 
 
@@ -240,9 +269,18 @@ def plugin_hooks() -> dict[str, Any]:
     hooks: dict[str, Any] = {}
     for spec in HOOK_SPECS["claude"]:
         group: dict[str, Any] = {"matcher": spec.matcher} if spec.matcher is not None else {}
-        group["hooks"] = [{"type": "command", "command": f"{command} {spec.argument}", "timeout": HOOK_TIMEOUT_SECONDS}]
+        group["hooks"] = [
+            {
+                "type": "command",
+                "command": f"{command} {spec.argument}",
+                "timeout": HOOK_TIMEOUT_SECONDS,
+            }
+        ]
         hooks[spec.event] = [group]
-    return {"description": "forewarn: lessons from earlier sessions, before the mistake repeats", "hooks": hooks}
+    return {
+        "description": "forewarn: lessons from earlier sessions, before the mistake repeats",
+        "hooks": hooks,
+    }
 
 
 def read_settings(path: Path) -> dict[str, Any]:
@@ -268,7 +306,8 @@ def _read_settings(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise RefusedError(f"{path} does not hold a JSON object; nothing was written")
     hooks = data.get("hooks")
     if hooks is not None and (
-        not isinstance(hooks, dict) or not all(isinstance(groups, list) for groups in hooks.values())
+        not isinstance(hooks, dict)
+        or not all(isinstance(groups, list) for groups in hooks.values())
     ):
         raise RefusedError(f"{path}: 'hooks' is not an object of lists; nothing was written")
     return data, json.loads(text)

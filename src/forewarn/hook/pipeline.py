@@ -72,7 +72,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
 def arm_deadline(milliseconds: float) -> bool:
     """Raise `DeadlineExceeded` in the main thread after `milliseconds`. False if unsupported."""
     try:
-        import _signal
+        import _signal  # type: ignore[import-not-found,unused-ignore]
 
         _signal.signal(_signal.SIGALRM, _on_alarm)
         _signal.setitimer(_signal.ITIMER_REAL, max(milliseconds, 1.0) / 1000.0)
@@ -84,7 +84,7 @@ def arm_deadline(milliseconds: float) -> bool:
 
 def disarm_deadline() -> None:
     if _deadline["armed"]:
-        import _signal
+        import _signal  # type: ignore[import-not-found,unused-ignore]
 
         _signal.setitimer(_signal.ITIMER_REAL, 0.0)
         _deadline["armed"] = False
@@ -167,17 +167,20 @@ def pre_tool(hook: HookInput, home: str | None = None) -> Answer:
         return EMPTY
 
     # stage 2: the family's prefilter tables
-    started_build = time.monotonic()
-    index = load_family(home or forewarn_home(), family)
+    was_armed = _deadline["armed"]
+    rebuilt: list[bool] = []
+    index = load_family(
+        home or forewarn_home(), family, before_build=lambda: _before_build(rebuilt)
+    )
     if index is None or not index.lessons:
         return EMPTY
-    if time.monotonic() - started_build > 0.05:
-        _deadline["start"] = time.monotonic()  # the index was just (re)built: matching gets a full budget
+    if rebuilt:  # the index was just (re)built: matching gets a full budget of its own
+        _deadline["start"] = time.monotonic()
     started = _deadline["start"] or time.monotonic()  # 0.0: called as a library, not through main
     remaining = index.setting("hookDeadlineMs") - (time.monotonic() - started) * 1000.0
     if remaining <= 0:
         raise DeadlineExceeded
-    if _deadline["armed"]:
+    if was_armed:
         arm_deadline(remaining)
 
     # stage 3: substring prefilter, then scope and mode; candidates stay in rank order
@@ -218,6 +221,11 @@ def pre_tool(hook: HookInput, home: str | None = None) -> Answer:
     return _inject(index, state, warns, hook.tool_name)
 
 
+def _before_build(rebuilt: list[bool]) -> None:
+    disarm_deadline()  # a build takes as long as it takes, once per manifest; the deadline is for matching
+    rebuilt.append(True)
+
+
 def _candidates(index: FamilyIndex, targets: list[str], hook: HookInput) -> list[int]:
     positions = index.candidates(targets)
     if not positions:
@@ -254,11 +262,15 @@ def compile_pattern(record: dict[str, Any]) -> Any:
     code = record.get("code")
     if code is not None:
         try:
-            import _sre
+            import _sre  # type: ignore[import-not-found,unused-ignore]
 
             return _sre.compile(
-                record["source"], record["all_flags"], code, record["groups"],
-                record["groupindex"], tuple(record["indexgroup"]),
+                record["source"],
+                record["all_flags"],
+                code,
+                record["groups"],
+                record["groupindex"],
+                tuple(record["indexgroup"]),
             )
         except Exception:
             pass  # another interpreter's code or a damaged record: compile from source
@@ -279,7 +291,9 @@ def _deny_reason(blocks: list[dict[str, Any]]) -> str:
     return "\n\n".join(lines)
 
 
-def _inject(index: FamilyIndex, state: SessionState, warns: list[dict[str, Any]], tool: str) -> Answer:
+def _inject(
+    index: FamilyIndex, state: SessionState, warns: list[dict[str, Any]], tool: str
+) -> Answer:
     from forewarn.hook.dedup import claim_key
 
     budget = index.setting("injectionBudgetBytes")
@@ -322,7 +336,9 @@ def _inject(index: FamilyIndex, state: SessionState, warns: list[dict[str, Any]]
     noun = "lesson" if len(injected) == 1 else "lessons"
     verb = "applies" if len(injected) == 1 else "apply"
     header = f"forewarn: {len(injected)} {noun} from earlier sessions {verb} to this {tool or 'tool'} call."
-    meta = fastjson.dumps({"v": 1, "injected": injected, "summarized": summarized, "dropped": dropped})
+    meta = fastjson.dumps(
+        {"v": 1, "injected": injected, "summarized": summarized, "dropped": dropped}
+    )
     return Answer(context="\n\n".join([header, *blocks, f"<!-- forewarn:meta {meta} -->"]))
 
 

@@ -17,6 +17,8 @@ from forewarn.readers.base import Reader, read_head
 # Built-ins, used when the package's entry points are not installed (running from a source tree).
 _BUILTIN = {
     "claude": "forewarn.readers.claude:ClaudeReader",
+    "codex": "forewarn.readers.codex:CodexReader",
+    "gemini": "forewarn.readers.gemini:GeminiReader",
 }
 
 

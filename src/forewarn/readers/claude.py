@@ -169,6 +169,8 @@ class ClaudeReader(Reader):
         if not path.name.endswith(".jsonl"):
             return False
         first = head.split(b"\n", 8)[:8]
+        if any(b'"projectHash"' in line for line in first):
+            return False  # a Gemini CLI chat recording: it has a sessionId too
         for line in first:
             if b'"sessionId"' in line or b'"parentUuid"' in line:
                 return True

@@ -12,13 +12,10 @@ Facts we rely on, all checked against real rollouts from the legacy format to 0.
 - a call is a response item (`function_call` with JSON-string `arguments`, `custom_tool_call` with
   raw `input`, `local_shell_call` with an `action`) whose result is a later `*_output` item with the
   same `call_id`; results are matched by id, never by position;
-- the exit status hides in the output text, in one of several shapes per version: a JSON string
-  `{"output", "metadata": {"exit_code"}}`, an "Exit code: N" header, a unified-exec header with
-  "Process exited with code N", or "failed in sandbox … exit code: N"; an `exec_command_end` event,
-  when present, carries it directly;
-- tool-level failures have no exit code and are plain text ("apply_patch verification failed",
-  "failed to parse function arguments", …); a denial reads "exec command rejected by user" /
-  "patch rejected by user"; an interrupted call gets the synthetic output "aborted";
+- the exit status hides in the output text, in one shape per generation, and tool-level failures,
+  denials and interrupts have their own texts: all decoded in `codex_facts`; an `exec_command_end`
+  event, when present, carries the exit code directly;
+- a unified-exec process still running reports its exit through a later `write_stdin` poll;
 - user text arrives twice in newer files (a `message` item and a `user_message` event): we keep one.
 
 Invariants: the reader never raises on bad input (corrupt lines are counted in `bad_lines`), never
@@ -41,7 +38,6 @@ from forewarn.model import (
     INTERRUPTED,
     OK,
     PENDING,
-    REJECTED,
     Chunk,
     SessionInfo,
     ToolCall,
@@ -51,13 +47,12 @@ from forewarn.model import (
 )
 from forewarn.paths import codex_home
 from forewarn.readers.base import Reader, iter_lines, read_head
+from forewarn.readers.codex_facts import argv_input, classify, function_input, output_text
 from forewarn.readers.toolfacts import (
     lesson_blocks,
     parts_text,
     patch_first_file,
-    shell_script,
     to_int,
-    trim_input,
     user_text,
 )
 
@@ -93,20 +88,6 @@ _KNOWN_ITEMS = frozenset(
      "compaction", "compaction_summary", "tool_search_call", "tool_search_output", "other"}
 )
 
-# Exit status in the many shapes Codex gives it (see module docstring).
-_EXIT_HEADER = re.compile(r"^Exit code: (-?\d+)")
-_UNIFIED_HEADER = re.compile(
-    r"^Wall time: [^\n]*\n(?:Process exited with code (-?\d+)|Process running with session ID (\d+))", re.M
-)
-_SANDBOX_EXIT = re.compile(r"^failed in sandbox[^\n]*?exit code:? (-?\d+)")
-_TIMEOUT = re.compile(r"(?:^|\n)command timed out after \d+|execution error: command timed out")
-_TIMEOUT_HINT = "command timed out"  # cheap substring test before the regex
-_REJECTIONS = ("exec command rejected by user", "patch rejected by user", "rejected by user")
-_TOOL_ERRORS = (
-    "apply_patch verification failed", "error: ", "failed to parse function arguments",
-    "unsupported call", "unsupported custom tool call", "execution error", "failed in sandbox",
-    "sandbox error", "This action was rejected", "unknown tool", "invalid patch",
-)
 # User-role items Codex injects itself (instructions, environment, markers): not the user's words.
 _INJECTED = re.compile(
     r"^\s*(?:<(?:environment_context|user_instructions|INSTRUCTIONS|turn_aborted|permissions instructions"
@@ -121,8 +102,8 @@ _ENVELOPE = re.compile(rb'"type":"(?:session_meta|turn_context|response_item|eve
 class _State:
     """Everything one read accumulates; `calls` holds the calls first seen in this read."""
 
-    __slots__ = ("chunk", "session", "start", "cwd", "calls", "late", "exec_sessions",
-                 "last_user", "lessons", "compaction_open")
+    __slots__ = ("calls", "chunk", "compaction_open", "cwd", "exec_sessions", "last_user", "late",
+                 "lessons", "session", "start")
 
     def __init__(self, chunk: Chunk, start: int) -> None:
         self.chunk = chunk
@@ -150,16 +131,15 @@ class CodexReader(Reader):
 
     def discover(self, root: Path) -> Iterator[Path]:
         """Rollouts under a CODEX_HOME, its sessions dir, or any folder; an explicit file is taken
-        as is. Outside `rollout-*.jsonl` names, a file is yielded only when its head sniffs as Codex."""
+        as is. Outside `rollout-*.jsonl` names, a file is yielded only when its head sniffs as Codex
+        (so `history.jsonl`, the prompt log, is left out)."""
         if root.is_file():
             yield root
             return
-        roots = [root / "sessions", root / "archived_sessions"] if (root / "sessions").is_dir() else [root]
         found: list[str] = []
-        for base in roots:
-            for dirpath, dirnames, filenames in os.walk(base, onerror=lambda _e: None):
-                dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules"}]
-                found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(".jsonl"))
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
+            dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules", "log"}]
+            found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(".jsonl"))
         for name in sorted(found):
             path = Path(name)
             if path.name.startswith("rollout-") or self.sniff(path, read_head(path, 8192)):
@@ -190,38 +170,37 @@ class CodexReader(Reader):
         st = _State(chunk, start)
         loads = orjson.loads
         end = start
-        try:
-            f = open(path, "rb")
-        except OSError:
-            return chunk
         lines = bad = 0
-        with f:
-            for offset, line in iter_lines(f, start):
-                lines += 1
-                if line is None:
-                    bad += 1
-                    end = f.tell()
-                    continue
-                end = offset + len(line)
-                how = _triage(line)
-                if how is _SKIP:
-                    continue
-                if how is _TURN_CONTEXT:
-                    _turn_context(line, st)  # frequent and large (instructions): read three keys only
-                    continue
-                try:
-                    rec = loads(line)
-                except orjson.JSONDecodeError:
-                    if line.strip():
+        try:
+            with open(path, "rb") as f:
+                for offset, line in iter_lines(f, start):
+                    lines += 1
+                    if line is None:
                         bad += 1
-                    continue
-                if not isinstance(rec, dict):
-                    bad += 1
-                    continue
-                try:
-                    self._record(rec, offset, st)
-                except (AttributeError, TypeError, ValueError, KeyError):
-                    bad += 1  # a well-formed line of an unexpected shape
+                        end = f.tell()
+                        continue
+                    end = offset + len(line)
+                    how = _triage(line)
+                    if how is _SKIP:
+                        continue
+                    if how is _TURN_CONTEXT:
+                        _turn_context(line, st)  # frequent and large (instructions): read three keys only
+                        continue
+                    try:
+                        rec = loads(line)
+                    except orjson.JSONDecodeError:
+                        if line.strip():
+                            bad += 1
+                        continue
+                    if not isinstance(rec, dict):
+                        bad += 1
+                        continue
+                    try:
+                        self._record(rec, offset, st)
+                    except (AttributeError, TypeError, ValueError, KeyError):
+                        bad += 1  # a well-formed line of an unexpected shape
+        except OSError:
+            pass  # unreadable, or gone mid-read: keep what was read, the rest comes next time
         chunk.lines += lines
         chunk.bad_lines += bad
         chunk.end_offset = end
@@ -250,7 +229,8 @@ class CodexReader(Reader):
             elif kind == "event_msg":
                 self._event(payload, offset, ts, st)
             elif kind == "session_meta":
-                self._meta(payload.get("meta") if isinstance(payload.get("meta"), dict) else payload, st)
+                meta = payload.get("meta")
+                self._meta(meta if isinstance(meta, dict) else payload, st)
                 if isinstance(payload.get("git"), dict):
                     self._git(payload["git"], st)
             elif kind == "turn_context":
@@ -305,7 +285,7 @@ class CodexReader(Reader):
             call_id = item.get("call_id") or item.get("id")
             name = item.get("name")
             if isinstance(call_id, str) and isinstance(name, str):
-                inp = _function_input(name, item.get("arguments"))
+                inp = function_input(name, item.get("arguments"))
                 self._add_call(st, call_id, name, inp, offset, ts)
         elif itype == "custom_tool_call":
             call_id = item.get("call_id") or item.get("id")
@@ -314,15 +294,17 @@ class CodexReader(Reader):
                 raw = item.get("input")
                 raw = raw if isinstance(raw, str) else ""
                 if name == "apply_patch":
-                    inp: dict[str, Any] = {"patch": clip(raw, 2000, 1000), "file_path": patch_first_file(raw)}
+                    custom: dict[str, Any] = {"patch": clip(raw, 2000, 1000), "file_path": patch_first_file(raw)}
                 else:
-                    inp = {"input": clip(raw, 2000, 1000)}
-                self._add_call(st, call_id, name, inp, offset, ts)
+                    custom = {"input": clip(raw, 2000, 1000)}
+                self._add_call(st, call_id, name, custom, offset, ts)
         elif itype == "local_shell_call":
             call_id = item.get("call_id") or item.get("id")
-            action = item.get("action") if isinstance(item.get("action"), dict) else {}
+            action = item.get("action")
+            if not isinstance(action, dict):
+                action = {}
             if isinstance(call_id, str):
-                inp = _argv_input(action.get("command"))
+                inp = argv_input(action.get("command"))
                 for key in ("working_directory", "timeout_ms"):
                     if action.get(key) is not None:
                         inp[key] = action[key]
@@ -349,7 +331,7 @@ class CodexReader(Reader):
                 self._lessons(text, offset, ts, st)
         elif itype in ("compaction", "compaction_summary"):
             self._compaction(offset, ts, "", st)
-        elif itype not in _KNOWN_ITEMS:
+        elif not isinstance(itype, str) or itype not in _KNOWN_ITEMS:
             st.chunk.unknown_records += 1
 
     def _event(self, ev: dict[str, Any], offset: int, ts: str | None, st: _State) -> None:
@@ -387,7 +369,7 @@ class CodexReader(Reader):
                 self._exit_fact(st, call_id, 0 if success else 1, text, offset, patch=True)
         elif etype == "context_compacted":
             self._compaction(offset, ts, "", st)
-        elif etype not in _KNOWN_EVENTS:
+        elif not isinstance(etype, str) or etype not in _KNOWN_EVENTS:
             st.chunk.unknown_records += 1
 
     # -- calls and results -------------------------------------------------------------------
@@ -399,14 +381,19 @@ class CodexReader(Reader):
         if isinstance(workdir, str) and workdir:
             cwd = os.path.normpath(os.path.join(st.cwd, workdir)) if st.cwd and not os.path.isabs(workdir) else workdir
         call = ToolCall(call_id=call_id, tool=tool, input=inp, seq=offset, timestamp=ts, cwd=cwd)
+        early = st.late.pop(call_id, None)  # a result written before its call (never seen; cheap)
+        if early is not None:
+            call.status, call.is_error, call.exit_code = early.status, early.is_error, early.exit_code
+            call.output, call.output_bytes, call.result_seq = early.output, early.output_bytes, early.seq
+            call.interrupted, call.timed_out = early.interrupted, early.timed_out
         st.calls[call_id] = call
         st.compaction_open = False
         return call
 
     def _output(self, st: _State, call_id: str, raw: Any, offset: int) -> None:
-        text, meta_code, flagged = _output_text(raw)
+        text, meta_code, flagged = output_text(raw)
         call = st.calls.get(call_id)
-        status, code, timed_out, running = _classify(text, meta_code, flagged)
+        status, code, timed_out, running = classify(text, meta_code, flagged)
         size = len(text)
         shown = clip(text)
         is_error = True if flagged else None
@@ -566,114 +553,3 @@ def _triage(line: bytes) -> object:
     if kind == b"agent_message" or (kind == b"message" and line.find(b'"role":"user"', i, i + 64) < 0):
         return _PARSE if b"#lesson" in line else _SKIP  # assistant/developer text
     return _PARSE
-
-def _argv_input(command: Any) -> dict[str, Any]:
-    """Input of a call whose command is a vector: the vector kept as `argv`, the script that ran as
-    `command`, and for `apply_patch` vectors or heredocs the patch and its first file."""
-    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
-        return {"command": command} if command is not None else {}
-    script = shell_script(command)
-    inp: dict[str, Any] = {
-        "argv": [clip(a, 2000, 1000) if len(a) > 4000 else a for a in command],
-        "command": clip(script, 2000, 1000) if len(script) > 4000 else script,
-    }
-    patch: str | None = None
-    if command[0] == "apply_patch" and len(command) >= 2:
-        patch = command[1]
-    elif script.lstrip().startswith("apply_patch") and "*** Begin Patch" in script:
-        patch = script[script.find("*** Begin Patch"):]
-    if patch is not None:
-        inp["patch"] = clip(patch, 2000, 1000)
-        inp["file_path"] = patch_first_file(patch)
-    return inp
-
-
-def _function_input(name: str, arguments: Any) -> dict[str, Any]:
-    args: Any = arguments
-    if isinstance(arguments, str):
-        try:
-            args = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return {"arguments": clip(arguments, 2000, 1000)}
-    inp = trim_input(args)
-    if not isinstance(args, dict):
-        return inp
-    command = args.get("command")
-    if isinstance(command, list):
-        rest = {k: v for k, v in inp.items() if k != "command"}
-        inp = {**rest, **_argv_input(command)}
-    elif isinstance(args.get("cmd"), str) and "command" not in inp:
-        inp["command"] = inp["cmd"]  # exec_command: analyzers look for `command` in every agent
-    if name == "apply_patch" and isinstance(args.get("input"), str):
-        inp["patch"] = inp.pop("input")
-        inp["file_path"] = patch_first_file(args["input"])
-    return inp
-
-
-def _output_text(raw: Any) -> tuple[str, int | None, bool]:
-    """(text the model saw, exit code from structured metadata, agent's own failure flag)."""
-    flagged = False
-    if isinstance(raw, dict):  # structured payload of some versions
-        flagged = raw.get("success") is False
-        inner = raw.get("content", raw.get("output"))
-        text, code, _ = _output_text(inner)
-        return text, code, flagged
-    if isinstance(raw, list):  # content items: input_text / output_text / input_image
-        return parts_text(raw), None, False
-    if not isinstance(raw, str):
-        return "", None, False
-    if raw.startswith('{"output":'):  # legacy shell: a JSON string with metadata.exit_code
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw, None, False
-        if isinstance(obj, dict) and isinstance(obj.get("output"), str):
-            meta = obj.get("metadata")
-            code = to_int(meta.get("exit_code")) if isinstance(meta, dict) else None
-            return obj["output"], code, False
-    elif raw.startswith('[{"') and raw.endswith("}]"):  # MCP content serialised as a string
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return raw, None, False
-        if isinstance(obj, list):
-            return parts_text(obj), None, False
-    return raw, None, False
-
-
-def _classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int | None, bool, int | None]:
-    """(status, exit code, timed out, running unified-exec session id) of one output text."""
-    head = text[:400]
-    timed_out = _TIMEOUT_HINT in head and _TIMEOUT.search(head) is not None
-    if text == "aborted" or text.startswith("aborted by user"):
-        return INTERRUPTED, None, False, None
-    if head.startswith(_REJECTIONS):
-        return REJECTED, None, False, None
-    code = meta_code
-    running: int | None = None
-    if code is None:
-        m = _EXIT_HEADER.match(text)
-        if m:
-            code = int(m.group(1))
-        else:
-            m2 = _UNIFIED_HEADER.search(text, 0, 20000) if "Wall time: " in head or text.startswith("Command: ") else None
-            if m2:
-                if m2.group(1) is not None:
-                    code = int(m2.group(1))
-                else:
-                    running = int(m2.group(2))
-            else:
-                m3 = _SANDBOX_EXIT.match(text)
-                if m3:
-                    code = int(m3.group(1))
-    if code is not None:
-        status = OK if code == 0 and not flagged else ERROR
-    elif running is not None:
-        status = PENDING  # still running: its exit comes through a later write_stdin poll
-    elif flagged or text.startswith(_TOOL_ERRORS):
-        status = ERROR
-    else:
-        status = OK
-    if timed_out and status == OK and code is None:
-        status = ERROR
-    return status, code, timed_out, running

@@ -112,7 +112,54 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial]
+
+def m002_operations_and_reports(conn: sqlite3.Connection) -> None:
+    """Operations tracked through the Python API (forewarn.insights.OperationTracker), failures
+    reported by hand (`forewarn report-failure`), and a log of insight analyses."""
+    _script(
+        conn,
+        """
+        CREATE TABLE operations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            op_type TEXT NOT NULL,
+            op_ref TEXT,
+            agent TEXT NOT NULL DEFAULT 'api',
+            session_id TEXT,                  -- one tracker's operations form one session
+            project TEXT,
+            started_at TEXT NOT NULL,         -- ISO 8601 UTC, same shape as calls.ts
+            completed_at TEXT,
+            success INTEGER,                  -- NULL while the operation runs
+            error_type TEXT,
+            error_message TEXT,
+            signature TEXT,                   -- operation:<error_type>:<op_type> for failures
+            duration_ms INTEGER
+        );
+        CREATE INDEX operations_started ON operations(started_at);
+        CREATE TABLE reported_failures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts TEXT NOT NULL,
+            failure_type TEXT NOT NULL,
+            description TEXT NOT NULL,
+            context TEXT,
+            task TEXT,
+            project TEXT,
+            agent TEXT,
+            source TEXT NOT NULL DEFAULT 'manual',
+            handled_at TEXT                   -- set by whatever learned from it (the teacher loop)
+        );
+        CREATE INDEX reported_failures_ts ON reported_failures(ts);
+        CREATE TABLE analysis_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ran_at TEXT NOT NULL,
+            days INTEGER,
+            events INTEGER NOT NULL,
+            success_rate REAL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_operations_and_reports]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -18,12 +18,15 @@ from forewarn.cli.context import Context, json_option, pass_context
 @click.option("--agent", "agents", multiple=True, help="Write for these agents (claude, codex, gemini, cursor, copilot, opencode). Default: detected.")
 @click.option("--target", type=click.Path(path_type=Path), help="Write every learning into this one file instead.")
 @click.option("--claude-dir", type=click.Path(path_type=Path), help="Claude Code config dir (default ~/.claude or $CLAUDE_CONFIG_DIR).")
+@click.option("--retire", "retire_keys", multiple=True, metavar="KEY",
+              help="Remove the learning with this key (the fw:KEY in the file) and never write it again.")
 @click.option("--no-scan", is_flag=True, help="Use what is already in the store; do not read new history first.")
 @click.option("--demo", is_flag=True, help="Run on a built-in example history in a temporary directory.")
 @json_option
 @pass_context
 def command(ctx: Context, project: Path | None, all_projects: bool, apply: bool, agents: tuple[str, ...],
-            target: Path | None, claude_dir: Path | None, no_scan: bool, demo: bool, as_json: bool) -> None:
+            target: Path | None, claude_dir: Path | None, retire_keys: tuple[str, ...], no_scan: bool, demo: bool,
+            as_json: bool) -> None:
     """Turn recurring failure→fix pairs into specific learnings in CLAUDE.md & co.
 
     Dry-run by default: shows the change as a diff. Learnings live between
@@ -58,7 +61,7 @@ def command(ctx: Context, project: Path | None, all_projects: bool, apply: bool,
             raise ForewarnError(f"no such directory: {project}")
         projects = [str(root.resolve())]
     results = learn(store, projects, agents=list(agents) or None, target=str(target) if target else None,
-                    config_dirs={"claude": str(config)}, apply=apply)
+                    config_dirs={"claude": str(config)}, retire_keys=retire_keys, apply=apply)
     _render(ctx, results, apply, as_json)
 
 

@@ -1,0 +1,157 @@
+"""Scan throughput, memory and no-change re-run time of `forewarn scan`, as whole processes.
+
+Measured in one run, on this machine, next to a baseline: a bare Python process that reads every
+line of the same files and parses it with orjson (what the fastest comparable scanners do, with no
+analysis and no store). Reported as MB/s and as a ratio to that baseline, because these machines
+are noisy. Peak RSS is the sum over the process tree (forewarn forks workers), sampled every 10 ms.
+
+    python benchmarks/scan_speed.py [CORPUS_DIR] [--runs 3] [--json]
+
+Targets (issue 2): ≥ 150 MB/s for the whole process, peak RSS ≤ 150 MB and flat as the corpus
+grows, a re-run with nothing new ≤ 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "claude"
+
+BASELINE = r"""
+import os, sys, orjson
+n = 0
+for root, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        if name.endswith(".jsonl"):
+            with open(os.path.join(root, name), "rb") as f:
+                for line in f:
+                    try:
+                        orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        pass
+                    n += 1
+print(n)
+"""
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """(seconds, peak tree RSS in MB) of one whole process."""
+    peak = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.decode(errors='replace')[-500:]}")
+    return elapsed, peak // 1024
+
+
+def size_of(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*.jsonl"))
+
+
+def forewarn_cmd(db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "forewarn.cli.main", "--db", str(db), "-q", *args]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+    corpus: Path = opts.corpus
+    if not corpus.is_dir():
+        print(f"corpus not found: {corpus}", file=sys.stderr)
+        return 2
+    mb = size_of(corpus) / 1e6
+    tmp = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
+    env = {**os.environ, "FOREWARN_HOME": str(tmp / "home")}
+    try:
+        base = min(run([sys.executable, "-c", BASELINE, str(corpus)])[0] for _ in range(opts.runs))
+        full = []
+        for i in range(opts.runs):
+            db = tmp / f"full{i}.db"
+            full.append(run(forewarn_cmd(db, "scan", str(corpus)), env))
+        seconds = min(s for s, _ in full)
+        rss = max(r for _, r in full)
+        rerun = min(run(forewarn_cmd(tmp / "full0.db", "scan", str(corpus)), env)[0] for _ in range(5))
+        # memory as the corpus grows: the same scan over half of the files, by size
+        half = tmp / "half"
+        files = sorted(corpus.rglob("*.jsonl"))
+        for p in files[::2]:
+            dest = half / p.relative_to(corpus)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest)
+        half_mb = size_of(half) / 1e6
+        _, half_rss = run(forewarn_cmd(tmp / "half.db", "scan", str(half)), env)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "corpus": str(corpus),
+        "corpus_mb": round(mb, 1),
+        "baseline_orjson_lines_mb_s": round(mb / base, 1),
+        "forewarn_scan_mb_s": round(mb / seconds, 1),
+        "ratio_to_baseline": round(base / seconds, 2),
+        "scan_seconds": round(seconds, 3),
+        "peak_rss_mb": rss,
+        "peak_rss_mb_half_corpus": half_rss,
+        "half_corpus_mb": round(half_mb, 1),
+        "rerun_nothing_new_seconds": round(rerun, 3),
+        "targets": {"mb_s": 150, "rss_mb": 150, "rerun_s": 0.3},
+    }
+    if opts.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"corpus                     {result['corpus_mb']} MB  ({corpus})")
+        print(f"baseline (orjson, lines)   {result['baseline_orjson_lines_mb_s']} MB/s")
+        print(f"forewarn scan (full)       {result['forewarn_scan_mb_s']} MB/s  "
+              f"({result['ratio_to_baseline']}× baseline, {result['scan_seconds']} s)   target ≥ 150 MB/s")
+        print(f"peak RSS, process tree     {rss} MB full, {half_rss} MB on half the corpus   target ≤ 150 MB, flat")
+        print(f"re-run, nothing new        {result['rerun_nothing_new_seconds']} s   target ≤ 0.3 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Small JSON files under forewarn's control: strict reads, atomic writes, an advisory lock.
+
+Invariants:
+- `write_json_atomic` never leaves a half-written file: it writes a temporary file in the same
+  directory, fsyncs it and `os.replace`s it over the target, keeping the target's permissions.
+  Output has sorted keys, two-space indent and a final newline, so files diff well in git.
+- `read_json` returns None for a missing file and raises `ForewarnError` (naming the file and the
+  position) for one that is not JSON; callers then refuse to write over it.
+- `locked(path)` serialises read-modify-write cycles between forewarn processes (POSIX `flock` on
+  a `.lock` file beside the target; a no-op where `fcntl` does not exist).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from forewarn.errors import ForewarnError
+
+
+def read_json(path: Path, what: str = "file") -> Any | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as err:
+        raise ForewarnError(f"{what} {path} is not UTF-8 text ({err.reason}); fix or move it") from None
+    except OSError as err:
+        raise ForewarnError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ForewarnError(
+            f"{what} {path} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
+            "fix or move it, forewarn will not overwrite it") from None
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, dumps(data))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode: int | None = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # what a plain open() would have created
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock for `path` (on `path.lock`) while the block runs."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, last writer wins
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

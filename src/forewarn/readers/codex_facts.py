@@ -1,0 +1,159 @@
+"""How Codex CLI encodes a tool call's input and outcome, as pure functions.
+
+Inputs: `function_call.arguments` is a JSON string; shell calls of older versions give `command`
+as a vector (["bash", "-lc", "script"]) whose script is what really ran; `apply_patch` comes as a
+vector, a heredoc, a function argument or a custom call's raw input.
+
+Outcomes: the exit status hides in the output text, in one shape per generation — a JSON string
+`{"output", "metadata": {"exit_code"}}` (legacy `shell`), an "Exit code: N" header
+(`shell_command`), a unified-exec header with "Process exited with code N" or "Process running
+with session ID N" (`exec_command` / `write_stdin`), or "failed in sandbox … exit code: N".
+Tool-level failures carry no code ("apply_patch verification failed", "failed to parse function
+arguments"); denials read "exec command rejected by user" / "patch rejected by user"; a call cut
+by an interrupt gets the synthetic output "aborted".
+
+Every function is total: any input gives an answer, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, clip
+from forewarn.readers.toolfacts import (
+    parts_text,
+    patch_first_file,
+    shell_script,
+    to_int,
+    trim_input,
+)
+
+# Exit status in the many shapes Codex gives it (see module docstring).
+_EXIT_HEADER = re.compile(r"^Exit code: (-?\d+)")
+_UNIFIED_HEADER = re.compile(
+    r"^Wall time: [^\n]*\n(?:Process exited with code (-?\d+)|Process running with session ID (\d+))", re.M
+)
+_SANDBOX_EXIT = re.compile(r"^failed in sandbox[^\n]*?exit code:? (-?\d+)")
+_TIMEOUT = re.compile(r"(?:^|\n)command timed out after \d+|execution error: command timed out")
+_TIMEOUT_HINT = "command timed out"  # cheap substring test before the regex
+_REJECTIONS = ("exec command rejected by user", "patch rejected by user", "rejected by user")
+_TOOL_ERRORS = (
+    "apply_patch verification failed", "error: ", "failed to parse function arguments",
+    "unsupported call", "unsupported custom tool call", "execution error", "failed in sandbox",
+    "sandbox error", "This action was rejected", "unknown tool", "invalid patch",
+)
+
+
+def argv_input(command: Any) -> dict[str, Any]:
+    """Input of a call whose command is a vector: the vector kept as `argv`, the script that ran as
+    `command`, and for `apply_patch` vectors or heredocs the patch and its first file."""
+    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+        return {"command": command} if command is not None else {}
+    script = shell_script(command)
+    inp: dict[str, Any] = {
+        "argv": [clip(a, 2000, 1000) if len(a) > 4000 else a for a in command],
+        "command": clip(script, 2000, 1000) if len(script) > 4000 else script,
+    }
+    patch: str | None = None
+    if command[0] == "apply_patch" and len(command) >= 2:
+        patch = command[1]
+    elif script.lstrip().startswith("apply_patch") and "*** Begin Patch" in script:
+        patch = script[script.find("*** Begin Patch"):]
+    if patch is not None:
+        inp["patch"] = clip(patch, 2000, 1000)
+        inp["file_path"] = patch_first_file(patch)
+    return inp
+
+
+def function_input(name: str, arguments: Any) -> dict[str, Any]:
+    args: Any = arguments
+    if isinstance(arguments, str):
+        try:
+            args = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return {"arguments": clip(arguments, 2000, 1000)}
+    inp = trim_input(args)
+    if not isinstance(args, dict):
+        return inp
+    command = args.get("command")
+    if isinstance(command, list):
+        rest = {k: v for k, v in inp.items() if k != "command"}
+        inp = {**rest, **argv_input(command)}
+    elif isinstance(args.get("cmd"), str) and "command" not in inp:
+        inp["command"] = inp["cmd"]  # exec_command: analyzers look for `command` in every agent
+    if name == "apply_patch" and isinstance(args.get("input"), str):
+        inp["patch"] = inp.pop("input")
+        inp["file_path"] = patch_first_file(args["input"])
+    return inp
+
+
+def output_text(raw: Any) -> tuple[str, int | None, bool]:
+    """(text the model saw, exit code from structured metadata, agent's own failure flag)."""
+    flagged = False
+    if isinstance(raw, dict):  # structured payload of some versions
+        flagged = raw.get("success") is False
+        inner = raw.get("content", raw.get("output"))
+        text, code, _ = output_text(inner)
+        return text, code, flagged
+    if isinstance(raw, list):  # content items: input_text / output_text / input_image
+        return parts_text(raw), None, False
+    if not isinstance(raw, str):
+        return "", None, False
+    if raw.startswith('{"output":'):  # legacy shell: a JSON string with metadata.exit_code
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw, None, False
+        if isinstance(obj, dict) and isinstance(obj.get("output"), str):
+            meta = obj.get("metadata")
+            code = to_int(meta.get("exit_code")) if isinstance(meta, dict) else None
+            return obj["output"], code, False
+    elif raw.startswith('[{"') and raw.endswith("}]"):  # MCP content serialised as a string
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw, None, False
+        if isinstance(obj, list):
+            return parts_text(obj), None, False
+    return raw, None, False
+
+
+def classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int | None, bool, int | None]:
+    """(status, exit code, timed out, running unified-exec session id) of one output text."""
+    head = text[:400]
+    timed_out = _TIMEOUT_HINT in head and _TIMEOUT.search(head) is not None
+    if text == "aborted" or text.startswith("aborted by user"):
+        return INTERRUPTED, None, False, None
+    if head.startswith(_REJECTIONS):
+        return REJECTED, None, False, None
+    code = meta_code
+    running: int | None = None
+    if code is None:
+        m = _EXIT_HEADER.match(text)
+        if m:
+            code = int(m.group(1))
+        else:
+            m2 = _UNIFIED_HEADER.search(text, 0, 20000) if "Wall time: " in head or text.startswith("Command: ") else None
+            if m2:
+                if m2.group(1) is not None:
+                    code = int(m2.group(1))
+                else:
+                    running = int(m2.group(2))
+            else:
+                m3 = _SANDBOX_EXIT.match(text)
+                if m3:
+                    code = int(m3.group(1))
+    if code is not None:
+        status = OK if code == 0 and not flagged else ERROR
+    elif running is not None:
+        status = PENDING  # still running: its exit comes through a later write_stdin poll
+    elif flagged or text.startswith(_TOOL_ERRORS):
+        status = ERROR
+    else:
+        status = OK
+    if timed_out and status == OK and code is None:
+        status = ERROR
+    return status, code, timed_out, running

@@ -1,0 +1,270 @@
+"""The Codex CLI reader on small synthetic rollouts of each format generation, and on the corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED
+from forewarn.readers import get_reader, reader_for
+from forewarn.readers.base import MAX_LINE
+from forewarn.readers.codex import CodexReader
+
+FIXTURES = Path(__file__).parent / "fixtures" / "codex"
+CORPUS = Path("/work/shared/corpus")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_HOME", str(tmp_path / "fw"))
+
+
+def read(name: str):
+    return CodexReader().read(FIXTURES / name)
+
+
+def by_id(chunk):
+    return {c.call_id: c for c in chunk.calls}
+
+
+def test_legacy_rollout():
+    chunk = read("legacy.jsonl")
+    s = chunk.session
+    assert (s.session_id, s.agent, s.git_branch) == ("11111111-aaaa-4bbb-8ccc-000000000001", "codex", "main")
+    assert s.cwd == s.project == "/home/dev/app"  # from the injected <environment_context>
+    assert s.started_at == "2025-08-20T10:00:00.000Z"
+    calls = by_id(chunk)
+    test = calls["call_leg_test"]
+    assert test.input["command"] == "cargo test --workspace"  # the script after -lc
+    assert test.input["argv"] == ["bash", "-lc", "cargo test --workspace"]
+    assert (test.status, test.exit_code) == (ERROR, 101)  # "failed in sandbox … exit code: 101"
+    ls = calls["call_leg_ls"]
+    assert (ls.status, ls.exit_code, ls.cwd) == (ERROR, 2, "/home/dev/app/sub")  # metadata.exit_code
+    assert ls.input["command"] == "ls -la 'missing dir'"
+    assert ls.output.startswith("ls: cannot access")  # the text inside the JSON string
+    patch = calls["call_leg_patch"]
+    assert (patch.status, patch.exit_code, patch.input["file_path"]) == (OK, 0, "src/lib.rs")
+    plan = calls["call_leg_plan"]
+    assert (plan.status, plan.exit_code) == (ERROR, None)
+    assert plan.input["explanation"] == "y"
+    sleep = calls["call_leg_sleep"]
+    assert (sleep.status, sleep.exit_code, sleep.timed_out) == (ERROR, 124, True)
+    assert [t.kind for t in chunk.turns] == ["user"]  # instructions and environment are not user words
+    assert chunk.turns[0].text == "run the tests please"
+    assert (chunk.bad_lines, chunk.unknown_records, chunk.late_results) == (0, 0, [])
+
+
+def test_envelope_rollout():
+    chunk = read("envelope.jsonl")
+    s = chunk.session
+    assert (s.version, s.model, s.cwd, s.project, s.git_branch) == (
+        "0.63.0", "gpt-5.1-codex-max", "/work/shop", "/work/shop", "feature/cart")
+    assert s.ended_at == "2025-11-24T19:40:19.000Z"
+    calls = by_id(chunk)
+    assert (calls["call_env_pytest"].status, calls["call_env_pytest"].exit_code) == (ERROR, 1)
+    assert calls["call_env_pytest"].output_bytes == len(
+        "Exit code: 1\nWall time: 0.4 seconds\nOutput:\n/usr/bin/python: No module named pytest\n")
+    rg = calls["call_env_rg"]
+    assert (rg.status, rg.exit_code, rg.cwd) == (OK, 0, "/work/shop/src")
+    patch = calls["call_env_patch"]
+    assert (patch.tool, patch.status, patch.input["file_path"]) == ("apply_patch", ERROR, "src/cart.py")
+    assert patch.input["patch"].startswith("*** Begin Patch")
+    assert calls["call_env_rm"].status == REJECTED
+    long = calls["call_env_long"]
+    assert (long.status, long.interrupted) == (INTERRUPTED, True)  # no output before turn_aborted
+    kinds = [t.kind for t in chunk.turns]
+    # user text comes as an item and as an event: counted once; the aborted marker is not user text
+    assert kinds == ["user", "lesson_tag", "interrupt", "compaction", "user"]
+    lesson = chunk.turns[1].text
+    assert lesson.startswith("#lesson") and lesson.endswith("#/lesson") and "uv run pytest" in lesson
+    assert chunk.unknown_records == 1  # the made-up event kind, counted and skipped
+
+
+def test_unified_exec_rollout():
+    chunk = read("unified.jsonl")
+    assert chunk.session.model == "gpt-5.4"
+    assert chunk.session.cwd == "/srv/api"  # not fooled by an escaped "cwd" inside instructions
+    calls = by_id(chunk)
+    missing = calls["call_u_127"]
+    assert (missing.status, missing.exit_code, missing.input["command"]) == (ERROR, 127, "/speckit.specify")
+    serve = calls["call_u_serve"]
+    assert (serve.status, serve.exit_code) == (ERROR, 2)  # its exit came through the write_stdin poll
+    assert "Error 2" in serve.output
+    assert (calls["call_u_poll"].tool, calls["call_u_poll"].exit_code) == ("write_stdin", 2)
+    local = calls["call_u_local"]
+    assert (local.tool, local.status, local.exit_code) == ("local_shell", ERROR, 1)  # exec_command_end
+    assert local.input["command"] == "cat missing.txt"
+    assert (calls["call_u_mcp"].status, calls["call_u_mcp"].output) == (OK, "no results")
+    assert calls["call_u_abort"].status == INTERRUPTED
+    assert calls["call_u_patch"].status == REJECTED
+
+
+def test_still_running_exec_is_pending(tmp_path: Path):
+    lines = (FIXTURES / "unified.jsonl").read_text().splitlines(keepends=True)
+    path = tmp_path / "rollout-x.jsonl"
+    path.write_text("".join(lines[:7]))  # up to the "Process running" output
+    serve = by_id(CodexReader().read(path))["call_u_serve"]
+    assert (serve.status, serve.exit_code) == (PENDING, None)
+    assert "Process running" in serve.output
+
+
+def test_incremental_read_puts_results_of_earlier_calls_in_late_results(tmp_path: Path):
+    path = tmp_path / "rollout-2025-11-24T19-40-00-22222222-aaaa-4bbb-8ccc-000000000002.jsonl"
+    shutil.copy(FIXTURES / "envelope.jsonl", path)
+    data = path.read_bytes()
+    split = data.index(b'"type":"function_call_output","call_id":"call_env_pytest"')
+    split = data.rindex(b"\n", 0, split) + 1
+    path.write_bytes(data[:split])
+    reader = CodexReader()
+    first = reader.read(path)
+    assert first.end_offset == split
+    assert by_id(first)["call_env_pytest"].status == PENDING
+    path.write_bytes(data)
+    context = {"session_id": first.session.session_id, "cwd": first.session.cwd, "project": first.session.project}
+    second = reader.read(path, first.end_offset, context)
+    assert "call_env_pytest" not in by_id(second)
+    late = {r.call_id: r for r in second.late_results}
+    assert (late["call_env_pytest"].status, late["call_env_pytest"].exit_code) == (ERROR, 1)
+    assert late["call_env_pytest"].seq == split
+    assert second.session.session_id == first.session.session_id
+    assert by_id(second)["call_env_rg"].cwd == "/work/shop/src"  # the cwd carried by the context
+    assert second.end_offset == len(data)
+
+
+def test_partial_last_line_is_left_for_the_next_read(tmp_path: Path):
+    data = (FIXTURES / "envelope.jsonl").read_bytes()
+    last = data.rindex(b"\n", 0, len(data) - 1) + 1
+    path = tmp_path / "rollout-p.jsonl"
+    path.write_bytes(data[: last + 10])  # half of the final line, no newline
+    chunk = CodexReader().read(path)
+    assert chunk.end_offset == last
+    assert chunk.bad_lines == 0
+    path.write_bytes(data)
+    rest = CodexReader().read(path, chunk.end_offset)
+    assert rest.end_offset == len(data) and rest.unknown_records == 1
+
+
+def test_corrupt_binary_and_overlong_lines_are_counted_not_raised(tmp_path: Path):
+    good = (FIXTURES / "legacy.jsonl").read_bytes()
+    path = tmp_path / "rollout-c.jsonl"
+    with open(path, "wb") as f:
+        f.write(good[: good.index(b"\n") + 1])
+        f.write(b'{"type":"function_call","name":"shell","argum\n')  # truncated JSON
+        f.write(b"\x00\xff\xfe binary junk \x81\n")
+        f.write(b'{"type":"message","content":"' + b"x" * (MAX_LINE + 10) + b'"}\n')
+        f.write(b"[1, 2, 3]\n")
+        f.write(good[good.index(b"\n") + 1 :])
+    chunk = CodexReader().read(path)
+    assert chunk.bad_lines == 4
+    assert len(chunk.calls) == 5
+    assert chunk.end_offset == path.stat().st_size
+
+
+def test_missing_file_gives_an_empty_chunk(tmp_path: Path):
+    chunk = CodexReader().read(tmp_path / "nope.jsonl", 0)
+    assert chunk.calls == [] and chunk.end_offset == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2000))
+def test_any_bytes_never_raise(tmp_path: Path, data: bytes):
+    path = tmp_path / "rollout-f.jsonl"  # one file, rewritten per example
+    path.write_bytes(data)
+    chunk = CodexReader().read(path)
+    assert 0 <= chunk.end_offset <= len(data)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["type", "payload", "call_id", "name", "arguments", "output", "role", "content", "command",
+         "exit_code", "message", "cwd", "id", "input", "action", "session_id", "metadata"]), inner, max_size=5),
+    max_leaves=10,
+)
+_types = st.sampled_from(["response_item", "event_msg", "session_meta", "turn_context", "compacted", "x"])
+_item_types = st.sampled_from(["function_call", "function_call_output", "custom_tool_call", "message",
+                               "custom_tool_call_output", "local_shell_call", "exec_command_end",
+                               "user_message", "turn_aborted", "patch_apply_end", "agent_message"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.tuples(_types, _item_types, _json), max_size=8))
+def test_any_well_formed_records_never_raise(tmp_path: Path, records):
+    lines = []
+    for kind, item, body in records:
+        payload = dict(body) if isinstance(body, dict) else {"value": body}
+        payload["type"] = item
+        lines.append(json.dumps({"timestamp": "t", "type": kind, "payload": payload}))
+        lines.append(json.dumps(payload))  # the same item in the legacy, top-level shape
+    path = tmp_path / "rollout-r.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    CodexReader().read(path)
+
+
+def test_discover_and_sniff_honour_codex_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path / "codexhome"
+    day = home / "sessions" / "2025" / "11" / "24"
+    day.mkdir(parents=True)
+    shutil.copy(FIXTURES / "envelope.jsonl", day / "rollout-2025-11-24T19-40-00-x.jsonl")
+    (day / "notes.jsonl").write_text('{"hello": "world"}\n')
+    shutil.copy(FIXTURES / "legacy.jsonl", day / "renamed.jsonl")
+    (home / "history.jsonl").write_text('{"session_id":"s","ts":1,"text":"hi"}\n')  # prompt log
+    backup = home / "backup" / "sessions"
+    backup.mkdir(parents=True)
+    shutil.copy(FIXTURES / "unified.jsonl", backup / "rollout-old.jsonl")
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    reader = CodexReader()
+    assert reader.default_roots()[0] == home / "sessions"
+    found = [p.name for p in reader.discover(home)]
+    assert found == ["rollout-old.jsonl", "renamed.jsonl", "rollout-2025-11-24T19-40-00-x.jsonl"]
+    assert list(reader.discover(day / "notes.jsonl")) == [day / "notes.jsonl"]  # explicit file: as is
+    assert get_reader("codex") is not None
+    for name in ("legacy.jsonl", "envelope.jsonl", "unified.jsonl"):
+        picked = reader_for(FIXTURES / name)
+        assert picked is not None and picked.agent == "codex"
+    assert not reader.sniff(day / "notes.jsonl", b'{"hello": "world"}\n')
+
+
+# -- the real corpus (skipped when absent) ------------------------------------------------------
+
+corpus = pytest.mark.skipif(not (CORPUS / "codex").is_dir(), reason="shared corpus not available")
+
+
+@corpus
+def test_corpus_reads_every_codex_rollout():
+    reader = CodexReader()
+    files = sorted((CORPUS / "codex").rglob("*.jsonl"))
+    total_calls = 0
+    for path in files:
+        assert reader.sniff(path, path.read_bytes()[:65536]), path
+        chunk = reader.read(path)
+        assert chunk.bad_lines == 0, path
+        assert chunk.end_offset == path.stat().st_size, path
+        total_calls += len(chunk.calls)
+        assert all(c.call_id and c.tool for c in chunk.calls)
+    assert len(files) > 100 and total_calls > 5000
+
+
+@corpus
+def test_corpus_labelled_codex_calls_come_out_with_their_ids():
+    labels = [json.loads(line) for line in (CORPUS / "labels" / "dev_labels.jsonl").read_text().splitlines()]
+    labels = [lab for lab in labels if lab["file"].startswith("codex/")]
+    reader = CodexReader()
+    calls: dict[str, dict] = {}
+    flagged = 0
+    for lab in labels:
+        if lab["file"] not in calls:
+            calls[lab["file"]] = by_id(reader.read(CORPUS / lab["file"]))
+        call = calls[lab["file"]].get(lab["call_id"])
+        assert call is not None, lab["call_id"]
+        assert call.tool == lab["tool"]
+        if lab["is_failure"] and (call.status != OK or call.exit_code not in (None, 0)):
+            flagged += 1
+    failures = sum(1 for lab in labels if lab["is_failure"])
+    # the rest hide their exit status (`|| true`, `; exit 0`): facts, left to the analyzers
+    assert flagged >= failures - 8
