@@ -24,5 +24,6 @@ def test_accuracy_on_the_dev_labels_meets_the_targets(corpus: Path) -> None:
     result = evaluate(load_labels(corpus / "labels" / "dev_labels.jsonl"), corpus)
     assert not result.missing_files
     for agent, scores in result.by_agent.items():
-        det = scores["detection"]
+        det, pair = scores["detection"], scores["pairing"]
         assert det.precision >= 0.95 and det.recall >= 0.95, (agent, det.as_dict())
+        assert pair.precision >= 0.90 and pair.recall >= 0.80, (agent, pair.as_dict())

@@ -69,9 +69,13 @@ def test_lesson_stores_global_then_project_with_problems_reported(tmp_path: Path
     broken = tmp_path / "broken"
     (broken / ".forewarn").mkdir(parents=True)
     (broken / ".forewarn" / "lessons.json").write_text("{", encoding="utf-8")
+    registered = tmp_path / "registered"
+    write_store(registered / ".forewarn" / "lessons.json", [lesson("01JQXYZ0000000000000000009", "third-ef56")])
+    (home / "projects.json").write_text(json.dumps({"type": "forewarn-projects", "version": 1,
+                                                    "projects": [str(registered)]}), encoding="utf-8")
     found, problems = list_lessons(home, [str(project), str(broken), str(tmp_path / "none")])
-    assert [lesson.slug for lesson in found] == ["use-venv-python-ab12", "second-cd34"]
-    assert found[1].created_at == "2026-02-28T22:00:00"
+    assert [lesson.slug for lesson in found] == ["use-venv-python-ab12", "third-ef56", "second-cd34"]
+    assert found[2].created_at == "2026-02-28T22:00:00"
     assert found[0].confidence == 0.8 and found[0].priority == 7
     assert any("no id" in p for p in problems) and any("unreadable" in p for p in problems)
 

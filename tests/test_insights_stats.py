@@ -157,8 +157,8 @@ def test_stats_over_a_real_scan_with_a_compaction(tmp_path: Path) -> None:
     t.bash("a1", "python3 -m pytest -q", "ModuleNotFoundError: No module named 'httpx'", code=1)
     t.bash("a2", "uv run pytest -q", "3 passed")
     t.compact()
-    t.bash("a3", "ls nope", "ls: cannot access 'nope': No such file or directory", code=2)
-    t.bash("a4", "ls", "a b")
+    t.bash("a3", "make build", "make: *** No rule to make target 'build'.  Stop.", code=2)
+    t.bash("a4", "make all", "ok")
     path = t.write(tmp_path / "projects" / "-work-shop" / "s-9.jsonl")
     store = Store.open(tmp_path / "db.sqlite")
     scan(store, discover([path]))
@@ -167,4 +167,25 @@ def test_stats_over_a_real_scan_with_a_compaction(tmp_path: Path) -> None:
     phases = {g.key: (g.calls, g.failures) for g in stats.groups}
     assert phases == {"before compaction": (2, 1), "after compaction": (2, 1)}
     commands = {g.key for g in compute_stats(store, days=None, by="command", min_samples=1).groups}
-    assert {"pytest", "ls"} <= commands
+    assert {"pytest", "make build", "make all"} <= commands
+
+
+def test_command_families_are_cached_in_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from forewarn.insights import stats as stats_module
+    from forewarn.store import analytics as sql
+
+    store = Store.memory()
+    add_session(store, [C(at(0), command="cd /x && uv run pytest -q"), C(at(0, 0, 1), command="git commit -m x")])
+    store.conn.execute("INSERT INTO command_families VALUES ('oldversion:abc', 'stale')")
+    monkeypatch.setattr(stats_module, "_FAMILIES", {})
+    stats_module.prime_command_families(store, sql.events(store))
+    rows = dict(store.conn.execute("SELECT key, family FROM command_families").fetchall())
+    assert sorted(rows.values()) == ["git commit", "pytest"]  # and the other parser version's entry is gone
+
+    def no_parsing(raw: str) -> str:
+        raise AssertionError(f"parsed {raw!r} again")
+
+    monkeypatch.setattr(stats_module, "_FAMILIES", {})
+    monkeypatch.setattr(stats_module, "_parse_family", no_parsing)
+    groups = {g.key for g in compute_stats(store, days=None, by="command", min_samples=1).groups}
+    assert groups == {"pytest", "git commit"}

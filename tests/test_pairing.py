@@ -368,3 +368,29 @@ def test_a_rejection_that_redirects_the_work_has_no_revision() -> None:
     assert fix_of([rejected, edit("/p/vm.ts", "b", "a")]) is None
     rejected.user_note = "No, just check both values in one helper"
     assert fix_of([rejected, edit("/p/vm.ts", "a", "check(b)")]) == 1
+
+
+def test_inline_argparse_experiments_and_cancelled_probes() -> None:
+    experiment = "python3 - <<'PY'\nimport argparse\np = argparse.ArgumentParser()\np.parse_args(['--x'])\nPY"
+    out = "usage: - [-h]\n-: error: unrecognized arguments: --x"
+    assert not judge(fail(experiment, out, 2)).failed
+    assert judge(bash("ls *.pid", "<tool_use_error>Sibling tool call errored</tool_use_error>", status=ERROR)).failed
+
+
+def test_the_same_program_on_another_endpoint_or_package_is_another_action() -> None:
+    calls = [fail("gh api user/emails --jq '.[0].email'", "gh: Not Found (HTTP 404)"),
+             ok("gh api repos/o/r/branches/main/protection --jq .url", "x"),
+             ok("gh api user/emails --jq '.[].email'", "a@b.c")]
+    assert fix_of(calls) == 2
+    calls = [fail("stow -D alpha", "stow: ERROR: no such package"), ok("stow -v beta")]
+    assert fix_of(calls) is None
+    calls = [fail("docker pull reg.io/team/node:1-24-trixie", 'Error: reference "reg.io/team/node:1-24-trixie" unknown'),
+             ok("docker pull reg.io/team/node:24", "Pull complete")]
+    assert fix_of(calls) == 1  # a tag is not part of the name
+
+
+def test_a_pipeline_acts_through_xargs() -> None:
+    (step,) = intent.steps("tool mail inbox | grep hq- | awk '{print $2}' | xargs -I{} tool mail archive {}")
+    assert step.path == ("tool", "mail", "archive")
+    (step,) = intent.steps('find /r/db -name "*.sql" | xargs grep -l needle | head -5')
+    assert step.program == "find"

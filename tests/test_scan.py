@@ -56,7 +56,7 @@ def test_a_file_that_shrank_or_was_rewritten_is_read_again(tmp_path: Path) -> No
     Transcript(session_id="s").bash("t1", "make", "boom", code=2).bash("t2", "make", "ok").write(path)
     store = Store.open(tmp_path / "db.sqlite")
     scan(store, discover([path]))
-    Transcript(session_id="s").bash("x1", "ls missing", "ls: cannot access 'missing'", code=2).write(path)
+    Transcript(session_id="s").bash("x1", "cat missing", "cat: missing: No such file or directory", code=1).write(path)
     report = scan(store, discover([path]))
     assert report.files_restarted == 1
     assert [f.call_id for f in store.failures()] == ["x1"]

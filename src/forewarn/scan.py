@@ -25,7 +25,7 @@ from forewarn.analyze.detect import judge
 from forewarn.analyze.findings import Failure
 from forewarn.analyze.session import analyze_session
 from forewarn.errors import ForewarnError
-from forewarn.model import Chunk, ToolCall
+from forewarn.model import Chunk, ToolCall, clip
 from forewarn.readers import reader_for, registry
 from forewarn.readers.base import Reader
 from forewarn.store import FileState, Store
@@ -129,7 +129,8 @@ class _Result:
     failures: list[Failure]
 
 
-_BATCH = 64  # files per transaction when recording fresh files
+_BATCH = 64  # files per transaction when recording fresh files…
+_BATCH_BYTES = 8 * 1024 * 1024  # …or fewer, so analysed results held in memory stay small
 _PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
@@ -232,16 +233,30 @@ def _can_fork() -> bool:
 
 def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanReport,
                   tick: Callable[[_Job], None], jobs: int | None) -> None:
-    in_batch = 0
+    """Record analysed files in batches. The write lock is held only while a batch is written,
+    never while workers parse, so a second scan running at the same time is not kept waiting."""
+    pending: list[tuple[_Job, _Result]] = []
+    pending_bytes = 0
+    for job, result in _results(jobs_list, jobs):
+        tick(job)
+        if isinstance(result, OSError):
+            report.files_skipped += 1
+            report.errors.append((str(job.path), result.strerror or str(result)))
+            continue
+        pending.append((job, result))
+        pending_bytes += job.size
+        if len(pending) >= _BATCH or pending_bytes >= _BATCH_BYTES:
+            _write_batch(store, pending, now, report)
+            pending, pending_bytes = [], 0
+    if pending:
+        _write_batch(store, pending, now, report)
+
+
+def _write_batch(store: Store, batch: list[tuple[_Job, _Result]], now: str, report: ScanReport) -> None:
     store.begin()
     try:
-        for job, result in _results(jobs_list, jobs):
-            tick(job)
+        for job, result in batch:
             key = str(job.path)
-            if isinstance(result, OSError):
-                report.files_skipped += 1
-                report.errors.append((key, result.strerror or str(result)))
-                continue
             if store.file_state(key) != job.prev:
                 continue  # another scan recorded this file meanwhile
             if job.restart or job.prev is not None:
@@ -253,11 +268,6 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
             store.add_turns(key, chunk.turns)
             store.replace_failures(key, result.failures)
             _count(report, key, chunk, 0, result.verdicts, result.failures)
-            in_batch += 1
-            if in_batch >= _BATCH:
-                store.commit()
-                store.begin()
-                in_batch = 0
         store.commit()
     except BaseException:
         store.rollback()
@@ -336,7 +346,7 @@ def _apply_late_results(store: Store, key: str, chunk: Chunk) -> None:
         verdict = judge(call)
         store.apply_late_result(key, res.call_id, {
             "status": res.status, "is_error": res.is_error, "exit_code": res.exit_code,
-            "output": res.output if verdict.failed else res.output[:600], "output_bytes": res.output_bytes,
+            "output": res.output if verdict.failed else clip(res.output, 400, 300), "output_bytes": res.output_bytes,
             "result_seq": res.seq, "interrupted": res.interrupted, "timed_out": res.timed_out,
             "user_note": res.user_note, "failed": verdict.failed, "kind": verdict.kind,
         })

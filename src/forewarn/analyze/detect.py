@@ -119,6 +119,8 @@ _HIDDEN_FAILURE = re.compile(
     _M,
 )
 _PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
+# argparse names the program `-` or `-c` only when the parser lives in a script given inline.
+_OWN_PARSER = re.compile(r"\busage: -c? \[")
 _CANCELLED_SIBLING = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
 _HIDDEN_MAX_LINES = 40
 # Programs whose exit 1 is an answer (no match, differs, false) and whose exit 2 is an error.
@@ -220,6 +222,10 @@ def _benign_exit(call: ToolCall) -> bool:
     text = call.output
     if code is not None and code >= 124:
         return False  # not found, killed, timed out: never a probe's answer
+    if _CANCELLED_SIBLING.search(text[:300]):
+        return False  # never ran: not an answer to anything
+    if _OWN_PARSER.search(text[:3000]):
+        return True  # an inline script trying out its own argument parser: the error is the finding
     if re.search(r"Traceback \(most recent|panic:|Segmentation fault|command not found", text[:3000]) and not shell.is_probe(cmd):
         return False
     segs = shell.core_segments(cmd)

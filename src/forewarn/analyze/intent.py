@@ -66,6 +66,7 @@ _VARIABLE = re.compile(r"^\$\{?([A-Za-z_]\w*)")
 _HELP_FLAGS = {"--help", "-h", "-help", "--usage", "--version", "-V", "help"}
 _POWERSHELL = re.compile(r"^(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*?-(?:Command|c)\s+(.*)$", re.I | re.S)
 _CMD_C = re.compile(r"^cmd(?:\.exe)?\s+/[cCkK]\s+(.*)$", re.S)
+_TAG = re.compile(r"[:@][\w.+-]*$")
 _PATHISH = re.compile(r"[/~]|\.\w{1,6}$")
 
 
@@ -162,7 +163,11 @@ def steps(command: str) -> tuple[Step, ...]:
             if len(ws) > 1:
                 directory = ws[1]
             continue
-        main = next((i for i, p in enumerate(progs) if p not in _LOOKERS and p not in _SETUP), None)
+        # `… | xargs cmd` acts through cmd (unless cmd only looks, `find | xargs grep`)
+        xargs = [i for i, seg in enumerate(pipeline)
+                 if i and seg.split()[:1] == ["xargs"] and progs[i] not in _LOOKERS]
+        main = xargs[-1] if xargs else \
+            next((i for i, p in enumerate(progs) if p not in _LOOKERS and p not in _SETUP), None)
         if main is None:
             main = next((i for i, p in enumerate(progs) if p not in _SETUP), None)
         if main is None:
@@ -281,8 +286,8 @@ def same_file(a: str, b: str) -> bool:
     the tree (`src/models.py` → `src/core/models.py`), or a bare name. Two `workflow.yaml` in
     sibling folders of different names are different files."""
     a, b = a.rstrip("/\\"), b.rstrip("/\\")
-    if not a or not b or _base(a) != _base(b):
-        return False
+    if not a or not b or _TAG.sub("", _base(a)) != _TAG.sub("", _base(b)):
+        return False  # (a tag or version is not part of the name: `img:1-24` ≈ `img:24`)
     da, db = os.path.dirname(a), os.path.dirname(b)
     if not da or not db or da in (".", "~") or db in (".", "~"):
         return True

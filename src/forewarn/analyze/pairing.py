@@ -240,7 +240,8 @@ class _Matcher:
                     # the same action on something else altogether (`stow -D a` → `stow -v b`) is
                     # another action; and dropping an argument changes what is done
                     ok = ok and len(intent.core_args(step)) >= len(intent.core_args(target)) \
-                        and intent.coverage(target, step) >= 0.3
+                        and intent.coverage(target, step) >= 0.3 \
+                        and (not target.path_args or any(step.names(f) for f in target.path_args))
                 if self.kind in _USER:
                     ok = ok and intent.coverage(target, step) >= 0.5
             if not ok and not intent.reordered(target, step):

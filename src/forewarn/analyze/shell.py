@@ -245,8 +245,7 @@ def is_probe(command: str) -> bool:
             continue
         real += 1
         if prog in PROBES:
-            if prog == "ls" and not _ls_is_probe(seg, len(segs)):
-                return False
+            # `ls` included: its "No such file" is the answer to the question it asked
             continue
         if prog in {"pacman", "dpkg", "rpm", "brew", "apt", "snap", "pip", "pip3", "npm", "systemctl", "docker"}:
             ws = program_words(seg)
@@ -260,12 +259,6 @@ def is_probe(command: str) -> bool:
             continue
         return False
     return real > 0
-
-
-def _ls_is_probe(segment: str, nsegs: int) -> bool:
-    """`ls` of a glob, or ls inside a chain of probes, asks whether something exists; a lone
-    `ls some/dir` is the agent guessing a path."""
-    return any(ch in segment for ch in "*?") or nsegs > 1 or "2>" in segment
 
 
 def _is_import_probe(segment: str) -> bool:

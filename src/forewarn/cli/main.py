@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "dashboard",
     "report-failure": "report_failure",
     "config": "config",
+    "lessons": "lessons",
 }
 
 

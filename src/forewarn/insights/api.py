@@ -40,7 +40,7 @@ from forewarn.errors import ForewarnError
 from forewarn.insights.lesson_effect import LessonsReport, lessons_report
 from forewarn.insights.patterns import Patterns, find_patterns
 from forewarn.insights.report import recommendations as recommend
-from forewarn.insights.stats import Stats, compute_stats, make_window, resolve_now
+from forewarn.insights.stats import Stats, compute_stats, make_window, prime_command_families, resolve_now
 from forewarn.store import Store
 from forewarn.store import analytics as sql
 
@@ -158,6 +158,7 @@ class AnalyticsCollector:
         now, source = resolve_now(self.store, self.now)
         window = make_window(now, source, days, offset)
         events = sql.events(self.store, window.since, window.until, project=self.project, agent=self.agent)
+        prime_command_families(self.store, events)
         return find_patterns(events, window, self.min_samples())
 
     def get_lessons_report(self) -> LessonsReport:

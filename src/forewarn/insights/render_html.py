@@ -7,6 +7,7 @@ file beside it; the page reads top to bottom the same way as the Markdown report
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
@@ -15,7 +16,7 @@ from typing import Any
 from forewarn.insights import svg
 from forewarn.insights.report import Report, window_title
 from forewarn.insights.stats import Group
-from forewarn.insights.text import ci, human_bytes, human_count, one_line, pct, points
+from forewarn.insights.text import ci, human_bytes, human_count, one_line, pct, points, sentence
 
 CSS = """
 :root { color-scheme: light; --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #2f6fdf;
@@ -47,6 +48,11 @@ ol.recs li, ul.insights li { margin: 6px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { main { padding: 0; } h2 { break-after: avoid; } .chart, table { break-inside: avoid; } }
 """
+
+
+def _h2(title: str) -> str:
+    anchor = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return f'<h2 id="{anchor}">{escape(title)}</h2>'
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
@@ -127,7 +133,7 @@ def render_html(report: Report) -> str:
                    f"Wasted context: {escape(human_bytes(s.waste.wasted_bytes))} in failed calls and their repeats, "
                    f"{escape(human_bytes(s.waste.refetch_bytes))} in {s.waste.refetch_calls} identical re-fetches "
                    f"(tokens estimated at 4 bytes each).</p>")
-    out.append("<h2>Failure rate, week by week</h2>")
+    out.append(_h2("Failure rate, week by week"))
     trend = [svg.Point(pt.label[5:], pt.rate.failure_rate,
                        None if pt.rate.failure_ci is None else pt.rate.failure_ci[0],
                        None if pt.rate.failure_ci is None else pt.rate.failure_ci[1], f"n={pt.rate.n}")
@@ -136,7 +142,7 @@ def render_html(report: Report) -> str:
     out.append(_table(["week ending", "outcomes", "success", "95% CI", "change"],
                       [[pt.label, pt.rate.n, pct(pt.rate.success_rate), ci(pt.rate.ci_low, pt.rate.ci_high), points(pt.delta)]
                        for pt in s.trend], numeric=(1, 2, 3, 4)))
-    out.append("<h2>Recommendations</h2>")
+    out.append(_h2("Recommendations"))
     if not report.learning_enabled:
         out.append('<p class="note">Learning is disabled (learning.enabled = false).</p>')
     elif report.recommendations:
@@ -144,12 +150,12 @@ def render_html(report: Report) -> str:
                                                 report.recommendations[: None if report.detailed else 10]) + "</ol>")
     else:
         out.append('<p class="note">Nothing to recommend: no pattern passed the sample-size and interval tests.</p>')
-    out.append("<h2>Insights</h2>")
+    out.append(_h2("Insights"))
     if p.insights:
-        out.append('<ul class="insights">' + "".join(f"<li>{_inline_code(i.text)}.</li>" for i in p.insights) + "</ul>")
+        out.append('<ul class="insights">' + "".join(f"<li>{_inline_code(sentence(i.text))}</li>" for i in p.insights) + "</ul>")
     else:
         out.append(f'<p class="note">No group of at least {s.min_samples} outcomes differs clearly from the overall rate.</p>')
-    out.append("<h2>Failure rate by tool</h2>")
+    out.append(_h2("Failure rate by tool"))
     by_calls = sorted(s.groups, key=lambda g: -g.calls)[:12]
     bars = [svg.Bar(g.key, g.failure_rate or 0.0, None if g.ci_high is None else 1 - g.ci_high,
                     None if g.ci_low is None else 1 - g.ci_low, f"{g.failures} of {g.calls}",
@@ -158,16 +164,16 @@ def render_html(report: Report) -> str:
     out.append('<p class="note">Bars: failure rate; whiskers: 95% interval; dashed line: overall rate; red: '
                "significantly above it.</p>")
     out.append(_table(["tool", *GROUP_HEADERS], _group_rows(s.groups, limit), numeric=(1, 2, 3, 4, 5)))
-    out.append("<h2>Failure patterns</h2>")
+    out.append(_h2("Failure patterns"))
     out.append(_table(["pattern", "kind", "count", "share", "sessions", "error", "usual fix"],
                       [[_Raw(_code(c.label, 80).html + (f" <span class=\"note\">+{len(c.signatures) - 1} similar</span>"
                                                         if len(c.signatures) > 1 else "")),
                         c.kind, c.count, pct(c.share, 0), c.sessions, one_line(c.example_error, 100),
                         _code(c.usual_fix, 70)]
                        for c in p.clusters[: None if report.detailed else 10]], numeric=(2, 3, 4)))
-    out.append("<h2>By project</h2>")
+    out.append(_h2("By project"))
     out.append(_table(["project", *GROUP_HEADERS], _group_rows(report.projects, limit), numeric=(1, 2, 3, 4, 5)))
-    out.append("<h2>When failures happen</h2>")
+    out.append(_h2("When failures happen"))
     out.append(_table(["position / phase", *GROUP_HEADERS], _group_rows([*p.positions, *p.compaction], None),
                       numeric=(1, 2, 3, 4, 5)))
     hours = [svg.Bar(g.key, g.failure_rate or 0.0, None if g.ci_high is None else 1 - g.ci_high,
@@ -184,7 +190,7 @@ def render_html(report: Report) -> str:
     out.append(_lessons(report))
     if report.reported:
         types = Counter(r.failure_type for r in report.reported)
-        out.append("<h2>Failures reported by hand</h2>")
+        out.append(_h2("Failures reported by hand"))
         out.append(f'<p class="note">{escape(", ".join(f"{t}: {n}" for t, n in types.most_common()))}</p>')
         out.append(_table(["when", "type", "description", "context", "task"],
                           [[r.ts[:16].replace("T", " "), r.failure_type, one_line(r.description, 140),
@@ -209,7 +215,7 @@ def _per100(mid: float | None, lo: float | None, hi: float | None) -> str:
 
 def _lessons(report: Report) -> str:
     lr = report.lessons
-    out = ["<h2>Lessons</h2>"]
+    out = [_h2("Lessons")]
     if not lr.lessons:
         out.append('<p class="note">No lessons in the global or project stores yet.</p>')
         return "".join(out)

@@ -28,8 +28,10 @@ from forewarn.insights.stats import (
     compute_stats,
     groups_of,
     make_window,
+    prime_command_families,
     resolve_now,
 )
+from forewarn.insights.text import sentence
 from forewarn.store import Store
 from forewarn.store import analytics as sql
 from forewarn.store.analytics import Event, ReportedFailure
@@ -92,7 +94,7 @@ def recommendations(patterns: Patterns, lessons: LessonsReport) -> tuple[list[st
             suggested += 1
     for insight in [i for i in patterns.insights if i.direction == "higher"][:MAX_INVESTIGATE]:
         if insight.direction == "higher":
-            recs.append(f"Investigate: {insight.text}.")
+            recs.append(f"Investigate: {sentence(insight.text)}")
             actions.append({"action": "investigate", "dimension": insight.dimension, "key": insight.key,
                             "lift": insight.lift})
     return recs, actions
@@ -144,6 +146,7 @@ def build_report(store: Store, *, days: int | None = 30, now: str | datetime | N
     if previous_window is not None:
         prev = [e for e in events if previous_window.contains(e.ts)]
         previous = Rate.of(len(prev), sum(1 for e in prev if e.failed))
+    prime_command_families(store, inside)
     patterns = find_patterns(events, window, min_samples, max_insights=30 if detailed else 12)
     # lessons are judged on the whole history: reuse the events only when they are all of it
     whole = since is None and project is None and agent is None
@@ -248,7 +251,7 @@ def _group_rows(groups: Sequence[Group], limit: int | None) -> list[list[Any]]:
 
 
 def render_md(report: Report) -> str:
-    from forewarn.insights.text import ci, human_bytes, human_count, one_line, pct, points
+    from forewarn.insights.text import ci, human_bytes, human_count, one_line, pct, points, sentence
 
     s = report.stats
     o = s.overall
@@ -291,7 +294,7 @@ def render_md(report: Report) -> str:
         lines += ["_Nothing to recommend: no pattern passed the sample-size and interval tests._", ""]
     lines += ["## Insights", ""]
     if report.patterns.insights:
-        lines += [f"- {i.text}." for i in report.patterns.insights] + [""]
+        lines += [f"- {sentence(i.text)}" for i in report.patterns.insights] + [""]
     else:
         lines += [f"_No group of at least {s.min_samples} outcomes differs clearly from the overall rate._", ""]
     lines += ["## Failure patterns", ""]

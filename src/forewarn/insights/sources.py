@@ -1,6 +1,7 @@
 """The files lesson analytics read besides the database: lesson stores and the injection log.
 
-- Lesson stores: `$FOREWARN_HOME/lessons.json` and each project's `.forewarn/lessons.json`, shaped
+- Lesson stores: `$FOREWARN_HOME/lessons.json` and each project's `.forewarn/lessons.json` (the
+  projects listed in `$FOREWARN_HOME/projects.json` and those the history mentions), shaped
   `{"type": "forewarn-lessons", "version": 1, "lessons": [...]}`. Only what the analytics need is
   read (id, slug, signature, createdAt, status, confidence, priority, summary), so this keeps
   working while the full lesson model evolves.
@@ -25,6 +26,8 @@ from typing import Any
 LESSONS_FILE = "lessons.json"
 PROJECT_LESSONS = Path(".forewarn") / LESSONS_FILE
 INJECTIONS_FILE = "injections.jsonl"
+PROJECTS_FILE = "projects.json"
+LESSON_TYPES = (None, "forewarn-lessons", "lessons-learned-store")  # ours, and seed 003's
 ACTIONS = ("warn", "block")
 
 
@@ -66,11 +69,23 @@ def utc_key(value: Any) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def registered_roots(home: Path) -> list[str]:
+    """Project roots listed in `$FOREWARN_HOME/projects.json` (the lesson store's registry);
+    a missing or damaged registry reads as empty."""
+    try:
+        data = json.loads((home / PROJECTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    roots = data.get("projects") if isinstance(data, dict) else None
+    return [r for r in roots if isinstance(r, str) and r] if isinstance(roots, list) else []
+
+
 def lesson_files(home: Path, projects: Iterable[str] = ()) -> list[Path]:
-    """The global store, then every existing project store under `projects`."""
+    """The global store, then every existing project store: the registered project roots and
+    `projects` (e.g. every project the history mentions)."""
     out = [home / LESSONS_FILE]
     seen = {out[0]}
-    for project in projects:
+    for project in [*registered_roots(home), *projects]:
         path = Path(project) / PROJECT_LESSONS
         if path not in seen:
             seen.add(path)
@@ -90,7 +105,7 @@ def read_lessons(path: Path) -> tuple[list[LessonRef], list[str]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return [], [f"{path}: unreadable ({exc})"]
-    if not isinstance(data, dict) or data.get("type") not in (None, "forewarn-lessons") \
+    if not isinstance(data, dict) or data.get("type") not in LESSON_TYPES \
             or not isinstance(data.get("lessons"), list):
         return [], [f"{path}: not a forewarn lessons file"]
     out: list[LessonRef] = []

@@ -15,13 +15,17 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import re
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from pathlib import Path
 
 from forewarn.errors import ForewarnError
 from forewarn.store import Store
@@ -192,11 +196,56 @@ def make_window(now: datetime, source: str, days: int | None, offset: int = 0) -
 
 # -- dimensions --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=8192)
+_FAMILIES: dict[str, str] = {}  # raw command -> family, filled from the store's cache and by parsing
+
+
 def command_family(raw: str | None) -> str:
     """`git commit`, `pytest`, `npm run test`… for a shell command (a string or a JSON list)."""
     if not raw:
         return "?"
+    found = _FAMILIES.get(raw)
+    if found is None:
+        found = _FAMILIES[raw] = _parse_family(raw)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _parser_version() -> str:
+    """Changes whenever the shell parser does, so cached families never outlive it."""
+    from forewarn.analyze import shell
+
+    try:
+        source = Path(shell.__file__).read_bytes()
+    except OSError:
+        source = b""
+    return hashlib.blake2b(source + b"|families-1", digest_size=6).hexdigest()
+
+
+def prime_command_families(store: Store, events: Iterable[Event]) -> None:
+    """Fill the family memo for every shell command among `events`: from the store's cache, and by
+    parsing (then caching) the rest. Parsing thousands of commands is the slowest step of a report."""
+    raws = {e.command for e in events if e.family == "shell" and e.command and e.command not in _FAMILIES}
+    if not raws:
+        return
+    prefix = _parser_version() + ":"
+    keys = {raw: prefix + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() for raw in raws}
+    try:
+        cached = sql.cached_command_families(store, prefix)
+    except sqlite3.Error:
+        cached = {}
+    new_rows = []
+    for raw, key in keys.items():
+        family = cached.get(key)
+        if family is None:
+            family = _parse_family(raw)
+            new_rows.append((key, family))
+        _FAMILIES[raw] = family
+    if new_rows:
+        with contextlib.suppress(sqlite3.Error):  # a read-only or busy database only loses the cache
+            sql.cache_command_families(store, new_rows, prefix)
+
+
+def _parse_family(raw: str) -> str:
     from forewarn.analyze import shell
 
     text = raw
@@ -209,7 +258,7 @@ def command_family(raw: str | None) -> str:
         except orjson.JSONDecodeError:
             pass
     # the family is in the first words; a long heredoc would only slow the segment split down
-    seg = shell.primary_segment(shell.unwrap_shell(text[:2000]))
+    seg = shell.primary_segment(shell.unwrap_shell(text[:500]))
     return shell.family(seg) or shell.program(seg) or "?"
 
 
@@ -355,6 +404,8 @@ def compute_stats(store: Store, *, days: int | None = 7, offset: int = 0, now: s
     if events is None:
         events = sql.events(store, since, window.until, project=project, agent=agent)
     inside = [e for e in events if window.contains(e.ts)]
+    if by == "command":
+        prime_command_families(store, inside)
     failures = sum(1 for e in inside if e.failed)
     overall = Rate.of(len(inside), failures)
     groups: list[Group] = []

@@ -67,7 +67,7 @@ def line_chart(points: Sequence[Point], *, label: str, width: int = 720, height:
     known = [p for p in points if p.value is not None]
     if not known:
         return _empty(width, height, label)
-    left, right, top, bottom = 52, 16, 14, 34
+    left, right, top, bottom = 52, 30, 14, 34
     lows = [p.low if p.low is not None else p.value for p in known]
     highs = [p.high if p.high is not None else p.value for p in known]
     lo = y_min if y_min is not None else max(0.0, min(v for v in lows if v is not None) - 0.05)

@@ -63,12 +63,18 @@ def sparkline(values: Sequence[float | None], lo: float | None = None, hi: float
     for v in values:
         if v is None:
             out.append(" ")
-        elif span <= 0:
-            out.append(SPARKS[len(SPARKS) // 2])
+        elif span <= 0:  # all equal: at the floor when a floor was given, else mid-height
+            out.append(SPARKS[0] if lo is not None and v <= lo else SPARKS[len(SPARKS) // 2])
         else:
             index = int((min(max(v, low), high) - low) / span * (len(SPARKS) - 1) + 0.5)
             out.append(SPARKS[index])
     return "".join(out)
+
+
+def sentence(text: str) -> str:
+    """The text with a full stop, unless it already ends a sentence."""
+    text = text.rstrip()
+    return text if text.endswith((".", "…", "!", "?")) else text + "."
 
 
 def one_line(text: str | None, limit: int) -> str:

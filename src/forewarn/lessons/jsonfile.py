@@ -7,12 +7,13 @@ Invariants:
 - `read_json` returns None for a missing file and raises `ForewarnError` (naming the file and the
   position) for one that is not JSON; callers then refuse to write over it.
 - `locked(path)` serialises read-modify-write cycles between forewarn processes (POSIX `flock` on
-  a `.lock` file beside the target; a no-op where `fcntl` does not exist).
+  a file under `$FOREWARN_HOME/locks/`; a no-op where `fcntl` does not exist).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -72,17 +73,26 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def lock_path(path: Path) -> Path:
+    """Where the lock for `path` lives: under `$FOREWARN_HOME/locks/`, never beside the file
+    (a project store sits in a git work tree, where a stray `.lock` file would show up)."""
+    from forewarn.paths import forewarn_home
+
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    return forewarn_home() / "locks" / f"{path.name}-{digest}.lock"
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock for `path` (on `path.lock`) while the block runs."""
+    """Hold an exclusive advisory lock for `path` while the block runs."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock, last writer wins
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a+b") as handle:
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -117,12 +117,7 @@ def _translate(glob: str) -> str:
             else:
                 body = glob[i + 1:j]
                 negate = body[:1] in ("!", "^")
-                if negate:
-                    body = body[1:]
-                body = body.replace("\\", "\\\\").replace("[", "\\[")
-                if body.startswith("]"):
-                    body = "\\" + body
-                out.append(f"[{'^/' if negate else ''}{body}]")
+                out.append(_char_class(body[1:] if negate else body, negate))
                 i = j
         elif ch == "{":
             j = glob.find("}", i)
@@ -136,6 +131,25 @@ def _translate(glob: str) -> str:
             out.append(re.escape(ch))
         i += 1
     return "".join(out)
+
+
+def _char_class(body: str, negate: bool) -> str:
+    """A glob `[...]` body as a regex class: every member escaped, reversed ranges dropped (as
+    fnmatch does), and `/` never matched (a class stays within one path component)."""
+    members: list[str] = []
+    k = 0
+    while k < len(body):
+        if k + 2 < len(body) and body[k + 1] == "-":
+            lo, hi = body[k], body[k + 2]
+            if lo <= hi:
+                members.append(f"{re.escape(lo)}-{re.escape(hi)}")
+            k += 3
+        else:
+            members.append(re.escape(body[k]))
+            k += 1
+    if negate:
+        return f"[^/{''.join(members)}]"
+    return f"(?!/)[{''.join(members)}]" if members else "(?!)"
 
 
 def glob_to_regex(glob: str) -> str:

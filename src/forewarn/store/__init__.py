@@ -8,7 +8,8 @@ Invariants:
   own transaction and recorded in `migrations`.
 - Nothing is deleted except when a file is re-read from the start (it shrank or was replaced):
   then that file's rows are replaced in the same transaction as its new scan state.
-- Stored text is already clipped (head + tail) and redacted by the analyzers.
+- Stored text is already clipped (head + tail) and redacted by the analyzers; a successful call
+  keeps a shorter head and tail (a test summary sits at the end of its output).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 
 from forewarn.analyze.findings import Failure
 from forewarn.errors import ForewarnError
-from forewarn.model import Chunk, ToolCall, Turn
+from forewarn.model import Chunk, ToolCall, Turn, clip
 from forewarn.store.migrations import migrate
 
 _CALL_COLS = (
@@ -145,7 +146,7 @@ class Store:
         rows = [
             (path, c.call_id, session_id, c.seq, c.timestamp, c.tool, c.family, c.thread, c.cwd,
              dumps(c.input).decode(), c.status, c.is_error, c.exit_code,
-             c.output if (failed or c.output_bytes <= 600) else c.output[:600], c.output_bytes,
+             c.output if failed else clip(c.output, 400, 300), c.output_bytes,
              c.result_seq, c.interrupted, c.timed_out, c.user_note, failed, kind)
             for c, (failed, kind) in zip(calls, verdicts)
         ]

@@ -268,6 +268,27 @@ def mark_reported_failures_handled(store: Store, ids: Sequence[int], when: str) 
     return cur.rowcount
 
 
+# -- the command-family cache -----------------------------------------------------------------
+
+def cached_command_families(store: Store, prefix: str) -> dict[str, str]:
+    """key -> family for every cached key starting with `prefix` (the parser version)."""
+    return dict(store.conn.execute("SELECT key, family FROM command_families WHERE key >= ? AND key < ?",
+                                   (prefix, prefix + "\uffff")))
+
+
+def cache_command_families(store: Store, rows: Sequence[tuple[str, str]], stale_prefix: str) -> None:
+    """Add rows; drop the entries of other parser versions (they can never be hit again)."""
+    store.conn.execute("BEGIN IMMEDIATE")
+    try:
+        store.conn.execute("DELETE FROM command_families WHERE NOT (key >= ? AND key < ?)",
+                           (stale_prefix, stale_prefix + "\uffff"))
+        store.conn.executemany("INSERT OR REPLACE INTO command_families(key, family) VALUES(?, ?)", rows)
+        store.conn.execute("COMMIT")
+    except BaseException:
+        store.conn.execute("ROLLBACK")
+        raise
+
+
 # -- analysis runs -----------------------------------------------------------------------------
 
 def record_analysis_run(store: Store, *, ran_at: str, days: int | None, events: int,

@@ -115,7 +115,8 @@ def m001_initial(conn: sqlite3.Connection) -> None:
 
 def m002_operations_and_reports(conn: sqlite3.Connection) -> None:
     """Operations tracked through the Python API (forewarn.insights.OperationTracker), failures
-    reported by hand (`forewarn report-failure`), and a log of insight analyses."""
+    reported by hand (`forewarn report-failure`), a log of insight analyses, and a cache of shell
+    command families (parsing every command again on each report is the slowest part of it)."""
     _script(
         conn,
         """
@@ -154,6 +155,10 @@ def m002_operations_and_reports(conn: sqlite3.Connection) -> None:
             days INTEGER,
             events INTEGER NOT NULL,
             success_rate REAL
+        );
+        CREATE TABLE command_families (       -- a cache: shell command text -> `git commit`, `pytest`…
+            key TEXT PRIMARY KEY,             -- <parser version>:<hash of the command text>
+            family TEXT NOT NULL
         )
         """
     )

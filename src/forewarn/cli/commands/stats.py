@@ -54,9 +54,11 @@ def command(ctx: Context, days: int, all_history: bool, now: str | None, project
     lesson_report = None
     if patterns:
         from forewarn.insights.patterns import find_patterns
+        from forewarn.insights.stats import prime_command_families
 
         w = stats.window
         events = sql.events(store, w.since, w.until, project=project, agent=agent)
+        prime_command_families(store, events)
         found = find_patterns(events, w, stats.min_samples)
     if lessons:
         from forewarn.insights.lesson_effect import lessons_report
