@@ -105,6 +105,8 @@ def test_report_failure_is_stored_redacted_and_counted(db: Path) -> None:
     assert "[REDACTED]" in out["description"]
     stats = json.loads(run(db, "stats", "--now", "clock", "--days", "1", "--json"))
     assert stats["stats"]["reported"] == {"planning_error": 1}
+    history = json.loads(run(db, "stats", "--json"))["stats"]["window"]
+    assert history["until"] == at(20, 1, 7)[:19]  # a report filed today does not move the history's "now"
     assert "Failures reported by hand" in run(db, "report", "--now", "clock", "--days", "1")
     bad = CliRunner().invoke(cli, ["--db", str(db), "report-failure", "--failure-type", "oops", "--description", "x"])
     assert bad.exit_code == 2
@@ -113,6 +115,8 @@ def test_report_failure_is_stored_redacted_and_counted(db: Path) -> None:
 def test_config_commands(db: Path, isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "learning.minSamples = 5" in run(db, "config", "set", "learning.min_samples", "5")
     assert run(db, "config", "get", "learning.minSamples").strip() == "5"
+    assert json.loads(run(db, "config", "get", "minSamples", "--json")) == {"key": "learning.minSamples", "value": 5}
+    assert json.loads(run(db, "config", "set", "teacher.timeout", "90", "--json"))["value"] == 90
     shown = json.loads(run(db, "config", "show", "--json"))
     assert shown["config"]["learning"]["minSamples"] == 5 and shown["exists"] and shown["problems"] == []
     assert "learning.minSamples *" in run(db, "config", "show")

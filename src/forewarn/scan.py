@@ -81,18 +81,18 @@ def discover(paths: Sequence[Path] | None = None, agents: Sequence[str] | None =
         if not path.exists():
             raise ForewarnError(f"no such file or directory: {raw}")
         if path.is_file():
-            reader = reader_for(path, names)
-            if reader is None:
+            sole = reader_for(path, names)
+            if sole is None:
                 raise ForewarnError(f"{raw} is not a session log forewarn can read")
-            found[str(path.resolve())] = (path.resolve(), reader)
+            found[str(path.resolve())] = (path.resolve(), sole)
             continue
         for p in _walk(path):
             key = str(p)
             if key in found:
                 continue
-            reader = reader_for(p, names)
-            if reader is not None:
-                found[key] = (p, reader)
+            candidate = reader_for(p, names)
+            if candidate is not None:
+                found[key] = (p, candidate)
     return sorted(found.values(), key=lambda t: str(t[0]))
 
 
@@ -212,7 +212,7 @@ def _results(jobs_list: list[_Job], jobs: int | None) -> Iterable[tuple[_Job, _R
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from zip(jobs_list, pool.imap(_safe_analyze, jobs_list, chunksize=2))
+            yield from zip(jobs_list, pool.imap(_safe_analyze, jobs_list, chunksize=2), strict=True)
         return
     for job in jobs_list:
         yield job, _safe_analyze(job)

@@ -91,7 +91,7 @@ def _unquote(token: str) -> str:
 
 @lru_cache(maxsize=8192)
 def words(segment: str) -> tuple[str, ...]:
-    """Shell words with quotes removed. A regex tokenizer: `shlex` is ~50× slower and we only need
+    """Shell words with quotes removed. A regex tokenizer: `shlex` is ~50 times slower and we only need
     programs and arguments, not exact shell semantics."""
     out = []
     for m in _TOKEN.finditer(segment):

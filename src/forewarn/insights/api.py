@@ -34,15 +34,24 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forewarn.errors import ForewarnError
-from forewarn.insights.lesson_effect import LessonsReport, lessons_report
+from forewarn.insights.lesson_effect import LessonsReport, ThresholdAdvice, lessons_report
 from forewarn.insights.patterns import Patterns, find_patterns
 from forewarn.insights.report import recommendations as recommend
-from forewarn.insights.stats import Stats, compute_stats, make_window, prime_command_families, resolve_now
+from forewarn.insights.stats import (
+    Stats,
+    compute_stats,
+    make_window,
+    prime_command_families,
+    resolve_now,
+)
 from forewarn.store import Store
 from forewarn.store import analytics as sql
+
+if TYPE_CHECKING:
+    from forewarn.config import Config
 
 StoreLike = Store | str | os.PathLike[str] | None
 MESSAGE_MAX = 2000
@@ -179,7 +188,7 @@ class InsightsGenerator:
         self.logger = logger
         self._lessons: LessonsReport | None = None
 
-    def _config(self) -> Any:
+    def _config(self) -> Config:
         from forewarn.config import load_config
 
         return load_config(self.collector.home)
@@ -196,9 +205,10 @@ class InsightsGenerator:
         self._lessons = None
         lessons = self.lessons()
         recommendations, actions = (recommend(patterns, lessons) if config.learning.enabled else ([], []))
-        summary = {
+        success_rate = stats.overall.success_rate or 0.0
+        summary: dict[str, Any] = {
             "window": asdict(stats.window),
-            "success_rate": stats.overall.success_rate or 0.0,
+            "success_rate": success_rate,
             "success_ci": [stats.overall.ci_low, stats.overall.ci_high],
             "total_operations": stats.overall.n,
             "failures": stats.overall.failures,
@@ -220,10 +230,10 @@ class InsightsGenerator:
                                 success_rate=stats.overall.success_rate)
         if self.logger:
             self.logger.info("insights: success rate %.1f%% over %d outcomes, %d recommendations",
-                             100 * summary["success_rate"], stats.overall.n, len(recommendations))
+                             100 * success_rate, stats.overall.n, len(recommendations))
         return summary
 
-    def _advice(self, name: str) -> Any:
+    def _advice(self, name: str) -> ThresholdAdvice:
         key = THRESHOLD_NAMES.get(name.strip().lower())
         if key is None:
             raise ForewarnError(f"unknown threshold {name!r}: use minConfidence or minPriority")

@@ -342,4 +342,4 @@ def apply_thresholds(report: LessonsReport, home: Path | None = None) -> dict[st
     changes = {a.key: a.recommended for a in report.thresholds if a.change and a.recommended is not None}
     if changes:
         set_values(changes, home)
-    return changes  # type: ignore[return-value]
+    return changes

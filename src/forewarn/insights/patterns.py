@@ -175,10 +175,11 @@ def clusters_of(failed: Sequence[Event], total_failures: int) -> tuple[list[Clus
         errors = Counter(error_line(_ANSI.sub("", e.error), 140) for e in items if e.error)
         stamps = sorted(e.ts for e in items if e.ts)
         example = next((e for e in items if e.input_text), items[0])
+        kind = fam_kind[1] if len(fam_kind) >= 2 else (items[0].kind or "other")
         out.append(Cluster(
             label=lab,
             family=fam_kind[0],
-            kind=fam_kind[1] if len(fam_kind) >= 2 else (items[0].kind or "other"),
+            kind=kind,
             signatures=tuple(s for s, _ in sig_counts.most_common()),
             count=len(items),
             sessions=len({e.session for e in items}),
@@ -187,7 +188,7 @@ def clusters_of(failed: Sequence[Event], total_failures: int) -> tuple[list[Clus
             wasted_bytes=sum(e.wasted_bytes for e in items),
             example_error=errors.most_common(1)[0][0] if errors else "",
             example_input=_one_line(example.input_text or "", 160),
-            usual_fix=_one_line(fixes.most_common(1)[0][0], 160) if fixes else None,
+            usual_fix=_one_line(fixes.most_common(1)[0][0], 160) if fixes and kind not in NO_FIX_KINDS else None,
             first_seen=stamps[0] if stamps else None,
             last_seen=stamps[-1] if stamps else None,
         ))

@@ -109,7 +109,7 @@ def _summary(report: Report) -> str:
         cards.append(_card("Change", points(delta), f"vs the {s.window.days} days before", "up" if delta > 0 else "down"))
     cards += [_card("Outcomes", human_count(o.n), f"{s.sessions} sessions"),
               _card("Failures", human_count(o.failures), f"{s.waste.loops} error loops"),
-              _card("Wasted context", f"≈{human_count(s.waste.est_tokens)} tokens", human_bytes(s.waste.total_bytes))]
+              _card("Wasted tokens", f"≈{human_count(s.waste.est_tokens)}", f"{human_bytes(s.waste.total_bytes)} of context")]
     if report.reported:
         cards.append(_card("Reported by hand", str(len(report.reported)), "manual failure reports"))
     return f'<div class="cards">{"".join(cards)}</div>'

@@ -96,7 +96,7 @@ class Window:
 
     def contains(self, ts: str | None) -> bool:
         if ts is None:
-            return self.since is None and self.offset == 0
+            return False  # an undated outcome belongs to no window
         key = ts[:19]
         return (self.since is None or key > self.since) and key <= self.until
 

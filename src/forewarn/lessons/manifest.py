@@ -25,8 +25,17 @@ from pathlib import Path
 
 from forewarn.errors import ForewarnError
 from forewarn.lessons.jsonfile import locked, write_json_atomic
-from forewarn.lessons.model import InjectionConfig, Lesson, Manifest, ManifestLesson, RegexSource, now_iso, remedy_line, render_injection
-from forewarn.lessons.regex_safety import Verdict, check_patterns
+from forewarn.lessons.model import (
+    InjectionConfig,
+    Lesson,
+    Manifest,
+    ManifestLesson,
+    RegexSource,
+    now_iso,
+    remedy_line,
+    render_injection,
+)
+from forewarn.lessons.regex_safety import KILL_AFTER_S, Verdict, check_patterns
 from forewarn.lessons.schema import to_json
 from forewarn.lessons.store import LessonFile, load_global, load_project, registered_projects
 from forewarn.lessons.triggers import command_regex, path_regex
@@ -191,8 +200,8 @@ def build_manifest(home: Path | None = None, *, config: InjectionConfig | None =
     for lesson, _ in eligible:
         pairs, _problems = _regex_pairs(lesson)
         wanted += [(source, flags) for _kind, source, flags in pairs]
-    options = {} if kill_after is None else {"kill_after": kill_after}
-    verdicts = check_patterns(wanted, cache_path=home / REGEX_CACHE, **options)
+    verdicts = check_patterns(wanted, cache_path=home / REGEX_CACHE,
+                              kill_after=KILL_AFTER_S if kill_after is None else kill_after)
     lessons: dict[str, ManifestLesson] = {}
     for lesson, lf in eligible:
         if lesson.id in lessons:

@@ -239,7 +239,7 @@ def _match(lf: LessonFile, lesson: Lesson) -> Lesson | None:
 
 
 def _add_to(lf: LessonFile, lesson: Lesson, min_confidence: float, outcome: Outcome) -> None:
-    lesson = model.finalize(sanitize(replace(lesson, scope=lf.scope)))
+    lesson = model.finalize(sanitize(replace(lesson, scope=lf.scope)))  # type: ignore[arg-type]
     if lesson.confidence < min_confidence:
         lesson = replace(lesson, needs_review=True)
     existing = _match(lf, lesson)

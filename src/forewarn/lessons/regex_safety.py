@@ -20,6 +20,7 @@ a pattern that is in fact fast); rejections are reported as warnings, never sile
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -30,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:  # Python 3.11+ keeps the parser private under re; 3.10 has the (deprecated) module
-    import re._constants as _c
-    import re._parser as _sre_parse
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+if sys.version_info >= (3, 11):  # the parser is private under `re` since 3.11
+    from re import _constants as _c
+    from re import _parser as _sre_parse
+else:  # pragma: no cover - Python 3.10
+    import sre_constants as _c
+    import sre_parse as _sre_parse
 
 from forewarn.lessons.triggers import compile_source, flag_bits
 
@@ -73,16 +74,14 @@ def _class_chars(items: Any) -> frozenset[str]:
         elif op is _c.CATEGORY:
             name = str(av)
             if "DIGIT" in name:
-                test = str.isdigit
+                hit = {ch for ch in _SAMPLE if ch.isdigit()}
             elif "SPACE" in name:
-                test = str.isspace
+                hit = {ch for ch in _SAMPLE if ch.isspace()}
             elif "WORD" in name:
-                def test(ch: str) -> bool:
-                    return ch.isalnum() or ch == "_"
+                hit = {ch for ch in _SAMPLE if ch.isalnum() or ch == "_"}
             else:
                 members.update(_SAMPLE)
                 continue
-            hit = {ch for ch in _SAMPLE if test(ch)}
             members.update(_ALL - hit if "NOT" in name else hit)
         else:
             members.update(_SAMPLE)  # anything unusual: assume it matches everything
@@ -276,6 +275,11 @@ for line in sys.stdin:
 """
 
 
+def _pump(stream: Any, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
 def _time_patterns(jobs: list[tuple[str, str]], budget_ms: float, kill_after: float,
                    length: int) -> dict[tuple[str, str], Verdict]:
     """Time each (source, flags) in a child process; restart the child after a kill."""
@@ -287,8 +291,7 @@ def _time_patterns(jobs: list[tuple[str, str]], budget_ms: float, kill_after: fl
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert proc.stdin is not None and proc.stdout is not None
         lines: queue.Queue[str] = queue.Queue()
-        stdout = proc.stdout
-        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
         try:
             while pending:
                 source, flags = pending[0]
@@ -343,11 +346,9 @@ def _python_tag() -> str:
 def _save_cache(path: Path, results: dict[str, Any]) -> None:
     from forewarn.lessons.jsonfile import write_json_atomic
 
-    try:
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
         write_json_atomic(path, {"type": "forewarn-regex-safety", "version": 1,
                                  "python": _python_tag(), "results": results})
-    except OSError:
-        pass  # a cache that cannot be written only costs time
 
 
 def check_patterns(pairs: Iterable[tuple[str, str]], *, budget_ms: float = BUDGET_MS,

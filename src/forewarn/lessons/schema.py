@@ -22,7 +22,7 @@ import re
 import sys
 import types
 import typing
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -46,7 +46,7 @@ def json_name(f: dataclasses.Field[Any]) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls, vars(sys.modules[cls.__module__]))
 
@@ -93,7 +93,7 @@ def _type_schema(tp: Any, defs: dict[str, Any], meta: typing.Mapping[str, Any]) 
         if meta.get("key_pattern"):
             out["propertyNames"] = {"pattern": meta["key_pattern"]}
         return out
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in defs:
             defs[name] = {}  # placeholder first: guards against recursion
@@ -158,7 +158,7 @@ def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
     return written
 
 
-@lru_cache(maxsize=None)
+@cache
 def definition(cls: type) -> dict[str, Any]:
     """A schema for one (nested) dataclass, with `$defs` so its references resolve."""
     defs: dict[str, Any] = {}
@@ -226,11 +226,11 @@ def validate(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None 
         for key in schema.get("required", ()):
             if key not in instance:
                 problems.append(f"{path}: missing required key {key!r}")
-        names = schema.get("propertyNames")
+        key_rule = schema.get("propertyNames")
         extra = schema.get("additionalProperties", True)
         for key, value in instance.items():
-            if names and not re.search(names["pattern"], str(key)):
-                problems.append(f"{path}: key {key!r} does not match {names['pattern']}")
+            if key_rule and not re.search(key_rule["pattern"], str(key)):
+                problems.append(f"{path}: key {key!r} does not match {key_rule['pattern']}")
             if key in props:
                 problems += validate(value, props[key], root, f"{path}.{key}")
             elif extra is False:
@@ -274,7 +274,7 @@ def _convert(tp: Any, value: Any) -> Any:
     return value
 
 
-def from_json(cls: type[Any], data: dict[str, Any]) -> Any:
+def from_json(cls: type, data: dict[str, Any]) -> Any:
     """Build `cls` from data that passed `validate`; absent keys take the field defaults."""
     hints = _hints(cls)
     kwargs = {}

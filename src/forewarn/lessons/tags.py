@@ -100,13 +100,11 @@ def parse_lesson_blocks(text: str) -> list[LessonBlock]:
                 current = None  # an unknown key: ignored, and so are its continuation lines
             elif current is not None and line.strip():
                 fields[current].append(line.strip())
-
-        def get(name: str) -> str:
-            return " ".join(part for part in fields.get(name, []) if part).strip()
-
-        blocks.append(LessonBlock(tool=get("tool"), trigger=get("trigger"), mistake=get("mistake"),
-                                  fix=get("fix"), tags=get("tags"), summary=get("summary"),
-                                  start=start, end=end))
+        joined = {key: " ".join(part for part in parts if part).strip() for key, parts in fields.items()}
+        blocks.append(LessonBlock(
+            tool=joined.get("tool", ""), trigger=joined.get("trigger", ""), mistake=joined.get("mistake", ""),
+            fix=joined.get("fix", ""), tags=joined.get("tags", ""), summary=joined.get("summary", ""),
+            start=start, end=end))
     return blocks
 
 

@@ -162,9 +162,7 @@ def glob_to_regex(glob: str) -> str:
     subtree = text.endswith("/") and len(text) > 1
     if subtree:
         text = text.rstrip("/")
-    if text.startswith("/"):
-        body = "^" + _translate(text)
-    elif text.startswith("**/"):
+    if text.startswith("/") or text.startswith("**/"):
         body = "^" + _translate(text)
     else:
         body = "^(?:.*/)?" + _translate(text.removeprefix("./"))

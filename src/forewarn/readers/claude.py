@@ -120,9 +120,9 @@ def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None
         code = sibling.get("exitCode", sibling.get("returnCode"))
         if isinstance(code, int) and exit_code is None:
             exit_code = code
-    elif is_error and isinstance(sibling, str) and "timed out" in sibling[:200]:
-        timed_out = True
-    elif not is_error and text.startswith("Command running in background") and "timed out" in text[:300]:
+    elif (is_error and isinstance(sibling, str) and "timed out" in sibling[:200]) or (
+        not is_error and text.startswith("Command running in background") and "timed out" in text[:300]
+    ):
         timed_out = True
     return status, is_error, exit_code, clip(text), len(text), interrupted, timed_out, note
 
@@ -196,12 +196,7 @@ class ClaudeReader(Reader):
         loads = orjson.loads
         skip_type = _SKIP_TYPES.search
         end = start
-        try:
-            f = open(path, "rb")
-        except OSError:
-            chunk.bad_lines += 1
-            return chunk
-        with f:
+        with open(path, "rb") as f:  # an unreadable file raises OSError: the scan counts it as skipped
             for offset, line in iter_lines(f, start):
                 chunk.lines += 1
                 end = offset + (len(line) if line is not None else 0)
@@ -322,9 +317,9 @@ class ClaudeReader(Reader):
                     continue
                 status, is_error, code, text, size, interrupted, timed_out, note = _result_facts(block, sibling)
                 result = ToolResult(call_id, offset, status, is_error, code, text, size, interrupted, timed_out, note)
-                call = calls.get(call_id)
-                if call is not None:
-                    _apply(call, result)
+                known = calls.get(call_id)
+                if known is not None:
+                    _apply(known, result)
                 else:
                     orphans[call_id] = result
             elif btype == "text" and not rec.get("isMeta"):

@@ -148,7 +148,7 @@ class Store:
              dumps(c.input).decode(), c.status, c.is_error, c.exit_code,
              c.output if failed else clip(c.output, 400, 300), c.output_bytes,
              c.result_seq, c.interrupted, c.timed_out, c.user_note, failed, kind)
-            for c, (failed, kind) in zip(calls, verdicts)
+            for c, (failed, kind) in zip(calls, verdicts, strict=True)
         ]
         self.conn.executemany(
             f"INSERT OR REPLACE INTO calls({_CALL_COLS}) VALUES({','.join('?' * 21)})", rows)

@@ -9,7 +9,8 @@ Invariants:
   Python API (agent "api"). Running operations (no outcome yet) are not events.
 - Time windows are half-open, `since < ts <= until`, compared on the first 19 characters of the
   ISO 8601 UTC timestamp (`YYYY-MM-DDTHH:MM:SS`), so second- and millisecond-precision stamps mix
-  safely. Events without a timestamp only appear when no window is given.
+  safely. Events without a timestamp are returned only when neither bound is given (statistics
+  always bound their windows, so they leave such events out).
 - Positions (`pos` of `n`) count every call of the session, not only those inside the window, so
   "early in the session" means the same thing whatever the window.
 - Nothing here deletes scanned data; reported failures and operations are only ever added to or
@@ -163,11 +164,11 @@ def events(store: Store, since: str | None = None, until: str | None = None, *,
 
 
 def newest_timestamp(store: Store) -> str | None:
-    """The latest outcome recorded: the default 'now' of every window (history may be old)."""
+    """The latest call or operation recorded: the default 'now' of every window (history may be
+    old). Reports made by hand do not move it: filing one today says nothing about the history."""
     row = store.conn.execute(
         "SELECT MAX(t) FROM (SELECT MAX(substr(ts, 1, 19)) AS t FROM calls"
-        " UNION ALL SELECT MAX(substr(started_at, 1, 19)) FROM operations WHERE success IS NOT NULL"
-        " UNION ALL SELECT MAX(substr(ts, 1, 19)) FROM reported_failures)").fetchone()
+        " UNION ALL SELECT MAX(substr(started_at, 1, 19)) FROM operations WHERE success IS NOT NULL)").fetchone()
     return row[0] if row else None
 
 

@@ -52,40 +52,56 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _echo_setting(ctx: Context | None, key: str, as_json: bool, suffix: str = "") -> None:
+    from forewarn.config import get_value, resolve_key
+
+    section, name = resolve_key(key)
+    full = f"{section}.{name}"
+    value = get_value(full)
+    if as_json:
+        from forewarn.cli.render import print_json
+
+        print_json({"key": full, "value": value})
+    elif ctx is None or not ctx.quiet:
+        click.echo(f"{full} = {_show(value)}{suffix}")
+
+
 @command.command("get")
 @click.argument("key")
-def get(key: str) -> None:
+@json_option
+def get(key: str, as_json: bool) -> None:
     """Print one setting's effective value."""
     from forewarn.config import get_value
 
-    click.echo(_show(get_value(key)))
+    if as_json:
+        _echo_setting(None, key, True)
+    else:
+        click.echo(_show(get_value(key)))
 
 
 @command.command("set")
 @click.argument("key")
 @click.argument("value")
+@json_option
 @pass_context
-def set_(ctx: Context, key: str, value: str) -> None:
+def set_(ctx: Context, key: str, value: str, as_json: bool) -> None:
     """Set KEY to VALUE (typed and validated; the file is replaced atomically)."""
-    from forewarn.config import get_value, resolve_key, set_value
+    from forewarn.config import set_value
 
-    section, name = resolve_key(key)
     set_value(key, value)
-    if not ctx.quiet:
-        click.echo(f"{section}.{name} = {_show(get_value(f'{section}.{name}'))}")
+    _echo_setting(ctx, key, as_json)
 
 
 @command.command("unset")
 @click.argument("key")
+@json_option
 @pass_context
-def unset(ctx: Context, key: str) -> None:
+def unset(ctx: Context, key: str, as_json: bool) -> None:
     """Forget KEY: it takes its default again."""
-    from forewarn.config import get_value, resolve_key, unset_value
+    from forewarn.config import unset_value
 
-    section, name = resolve_key(key)
     unset_value(key)
-    if not ctx.quiet:
-        click.echo(f"{section}.{name} = {_show(get_value(f'{section}.{name}'))} (default)")
+    _echo_setting(ctx, key, as_json, " (default)")
 
 
 @command.command("path")

@@ -95,15 +95,25 @@ def list_(ctx: Context, include_all: bool, status: str | None, scope: str | None
         print_json({"lessons": [x.as_json() for x in found], "warnings": warnings})
         return
     _warn(ctx, warnings)
-    from forewarn.cli.render import console, table
+    from rich.table import Table
 
-    rows = [[x.lesson.id[:10], x.lesson.slug, x.scope, x.lesson.priority, f"{x.lesson.confidence:.2f}",
-             _state(x.lesson), x.lesson.action, x.lesson.summary] for x in found]
+    from forewarn.cli.render import console
+
     out = console()
-    if not rows:
+    if not found:
         out.print("no lessons")
         return
-    out.print(table(None, ["id", "slug", "scope", "pri", "conf", "state", "action", "summary"], rows))
+    # the slug is what people type: never wrap it; the summary takes what is left
+    t = Table(show_edge=False, header_style="bold")
+    t.add_column("slug", no_wrap=True)
+    for name in ("scope", "pri", "conf", "state"):
+        t.add_column(name, no_wrap=True)
+    t.add_column("summary", overflow="fold", ratio=1)
+    for x in found:
+        state = _state(x.lesson) + ("/block" if x.lesson.action == "block" else "")
+        t.add_row(x.lesson.slug, x.scope, str(x.lesson.priority), f"{x.lesson.confidence:.2f}", state,
+                  x.lesson.summary)
+    out.print(t)
 
 
 @command.command("show")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from forewarn.cli.context import Context, json_option, pass_context
 
+F = TypeVar("F", bound=Callable[..., Any])
 DIMENSION_HELP = "tool, kind, project, agent, model, version, family, command, hour, weekday, position, compaction"
 
 
-def window_options(default_days: int) -> Any:
-    """--days/--all/--offset/--now/--project/--agent, shared by stats, report and dashboard."""
-    def wrap(f: Any) -> Any:
+def window_options(default_days: int) -> Callable[[F], F]:
+    """--days/--all/--now/--project/--agent, shared by stats, report and dashboard."""
+    def wrap(f: F) -> F:
         f = click.option("--agent", help="Only this agent's outcomes (claude, codex, gemini, api…).")(f)
         f = click.option("--project", help="Only this project (and the directories under it).")(f)
         f = click.option("--now", "now", metavar="WHEN",
