@@ -92,9 +92,11 @@ def test_two_scans_at_once_leave_a_consistent_store(tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite"
     code = "import sys; from forewarn.cli.main import main; sys.exit(main(sys.argv[1:]))"
     env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
-    procs = [subprocess.Popen([sys.executable, "-c", code, "--db", str(db), "-q", "scan", str(config)], env=env)
+    procs = [subprocess.Popen([sys.executable, "-c", code, "--db", str(db), "-q", "scan", str(config)], env=env,
+                              stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [rc for rc, _ in outcomes] == [0, 0], outcomes
     store = Store.open(db)
     assert store.counts()["calls"] == 30 * 40
     assert store.counts()["failures"] == 30 * 20
