@@ -85,7 +85,9 @@ def test_demo_runs_without_touching_the_users_store(tmp_path: Path, isolated_hom
     assert code == 0
     assert "Run things through `uv run`" in out
     assert "never publish from here" in out
-    assert not (isolated_home / "forewarn.db").exists()
+    code, out = run("learn", "--demo", "--apply")
+    assert code == 0 and "lessons: " in out and "<!-- forewarn:start -->" in out
+    assert not isolated_home.exists()  # no database, lessons or manifest of the user's were touched
 
 
 def test_user_mistakes_give_one_line_errors(tmp_path: Path, capsys) -> None:
@@ -144,3 +146,22 @@ def test_a_retired_learning_is_removed_and_stays_away(tmp_path: Path) -> None:
     run("learn", "--project", str(project), "--claude-dir", str(config), "--apply")
     assert f"fw:{key}" not in (project / "CLAUDE.md").read_text()
     assert "uv run" in (project / "CLAUDE.md").read_text()
+
+
+def test_learn_apply_stores_hook_lessons_that_reach_the_manifest(tmp_path: Path, isolated_home: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    config = tmp_path / ".claude"
+    history(config, project)
+    code, out = run("learn", "--project", str(project), "--claude-dir", str(config), "--apply")
+    assert code == 0 and "lessons: " in out
+    stored = json.loads((project / ".forewarn" / "lessons.json").read_text())
+    signatures = {lesson.get("signature") for lesson in stored["lessons"]}
+    assert "shell:env_runtime:python3 -> uv run" in signatures
+    manifest = json.loads((isolated_home / "manifest.json").read_text())
+    python3 = [m for m in manifest["lessons"].values() if "shell" in m["families"]]
+    assert python3 and python3[0]["projectRoot"] == str(project)
+    import re
+
+    pattern = re.compile(python3[0]["commandRegexSources"][0]["source"])
+    assert pattern.search("python3 -m pytest -q") and not pattern.search("uv run pytest -q")

@@ -1,9 +1,11 @@
-"""`forewarn learn`: stored failures → findings → specific bullets in the agents' instruction files.
+"""`forewarn learn`: stored failures → findings → learnings in instruction files and hook lessons.
 
 Per project: aggregate the project's failures by signature, keep the actionable findings, render
 each as one specific bullet (the wrong form, the right form, why, how often), route it (team file,
-personal file or agent memory) and plan the marker-section writes. Nothing is written unless
-`apply` is true; the plans carry the diff for the dry run.
+personal file or agent memory) and plan the marker-section writes. The same findings (and the
+agent's own `#lesson` blocks) become lesson candidates for the hook, stored with `apply` in the
+lesson stores (project lessons in `<project>/.forewarn/lessons.json`, tool habits globally), which
+rebuilds the manifest. Nothing is written unless `apply` is true; the plans carry the diff.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from forewarn.analyze.findings import Finding
 from forewarn.analyze.redact import home_relative, redact
 from forewarn.analyze.score import load_weights
 from forewarn.errors import ForewarnError
+from forewarn.lessons.from_findings import lesson_from_finding
+from forewarn.lessons.model import Lesson
+from forewarn.lessons.ops import add_lessons
+from forewarn.lessons.tags import lessons_from_text
 from forewarn.store import Store
 from forewarn.writers import apply_plans, plan_learnings
 from forewarn.writers.base import Entry, suggest_route
@@ -35,6 +41,24 @@ class ProjectLearning:
     entries: list[Entry]
     plans: list[WritePlan] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    lessons: list[Lesson] = field(default_factory=list)  # hook lesson candidates
+    lessons_added: int = 0
+    lessons_merged: int = 0
+
+
+def lesson_candidates(store: Store, project: str, findings: Sequence[Finding]) -> list[Lesson]:
+    """Hook lessons for a project: one per actionable finding whose trigger separates the failing
+    calls from their fixes, plus every `#lesson` block the agent emitted in the project."""
+    out: list[Lesson] = []
+    for f in findings:
+        if not is_actionable(f):
+            continue
+        lesson = lesson_from_finding(f, project)
+        if lesson is not None:
+            out.append(lesson)
+    for text, session_id in store.lesson_tags(project):
+        out.extend(lessons_from_text(text, session_id=session_id, scope="project"))
+    return out
 
 
 def _key(signature: str) -> str:
@@ -167,7 +191,7 @@ def learn(
         retired = retired_keys(project) | set(retire_keys)
         findings = aggregate(store.failures(project=project), weights)
         entries = [e for e in entries_for(findings, project) if e.key not in retired]
-        result = ProjectLearning(project, findings, entries)
+        result = ProjectLearning(project, findings, entries, lessons=lesson_candidates(store, project, findings))
         if entries or target or retired:
             if not Path(project).is_dir() and target is None:
                 raise ForewarnError(f"project directory {project} does not exist (use --target FILE to write elsewhere)")
@@ -179,6 +203,9 @@ def learn(
             result.written = apply_plans(result.plans)
             if retire_keys:
                 retire(result.project, retire_keys)
+            if result.lessons and Path(result.project).is_dir():
+                outcome = add_lessons(result.lessons, project_root=Path(result.project))
+                result.lessons_added, result.lessons_merged = outcome.added, outcome.merged
     return results
 
 

@@ -218,6 +218,16 @@ class Store:
                           exit_code=r[13], fix_call_id=r[14], fix_input_text=r[15], fix_reason=r[16],
                           user_corrected=bool(r[17]), user_text=r[18], wasted_bytes=r[19] or 0, repeats=r[20] or 0)
 
+    def lesson_tags(self, project: str | None = None) -> list[tuple[str, str | None]]:
+        """(text, session_id) of every `#lesson` block the agents emitted, optionally for one project."""
+        sql = ("SELECT t.text, s.session_id FROM turns t JOIN sessions s ON s.file = t.file"
+               " WHERE t.kind = 'lesson_tag'")
+        args: list[Any] = []
+        if project is not None:
+            sql += " AND (s.project = ? OR s.project LIKE ?)"
+            args += [project, project.rstrip("/") + "/%"]
+        return [(r[0], r[1]) for r in self.conn.execute(sql + " ORDER BY t.ts, t.file, t.seq", args)]
+
     # -- queries used by reports ---------------------------------------------------------------
     def projects(self) -> list[tuple[str, int, int]]:
         """(project, sessions, failures) for every project seen."""

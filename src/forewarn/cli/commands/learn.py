@@ -67,11 +67,25 @@ def command(ctx: Context, project: Path | None, all_projects: bool, apply: bool,
 
 def _demo(ctx: Context, tmp: Path, apply: bool, as_json: bool) -> None:
     from forewarn import demo
+
+    project, config = demo.build(tmp)
+    # everything the demo stores (lessons, manifest) stays in the temporary directory
+    previous = os.environ.get("FOREWARN_HOME")
+    os.environ["FOREWARN_HOME"] = str(tmp / "forewarn-home")
+    try:
+        _demo_run(ctx, tmp, project, config, apply, as_json)
+    finally:
+        if previous is None:
+            os.environ.pop("FOREWARN_HOME", None)
+        else:
+            os.environ["FOREWARN_HOME"] = previous
+
+
+def _demo_run(ctx: Context, tmp: Path, project: Path, config: Path, apply: bool, as_json: bool) -> None:
     from forewarn.learn import learn
     from forewarn.scan import discover, scan
     from forewarn.store import Store
 
-    project, config = demo.build(tmp)
     store = Store.memory()
     report = scan(store, discover([config]))
     results = learn(store, [str(project)], agents=["claude"], config_dirs={"claude": str(config)}, apply=apply)
@@ -96,6 +110,7 @@ def _render(ctx: Context, results: list, apply: bool, as_json: bool) -> None:
             "learnings": [{"category": e.category, "key": e.key, "text": e.text, "route": e.route} for e in r.entries],
             "files": [{"path": str(p.path), "action": p.action, "changed": p.changed} for p in r.plans],
             "written": [str(p) for p in r.written],
+            "lessons": {"candidates": len(r.lessons), "added": r.lessons_added, "merged": r.lessons_merged},
             "applied": apply,
         } for r in results])
         return
@@ -112,8 +127,13 @@ def _render(ctx: Context, results: list, apply: bool, as_json: bool) -> None:
         if not apply:
             for p in changed:
                 click.echo(p.diff(), nl=False)
+            if r.lessons:
+                click.echo(f"{len(r.lessons)} hook lesson candidate{'s' if len(r.lessons) != 1 else ''} "
+                           "would be stored (see `forewarn lessons` after --apply).")
         else:
             for path in r.written:
                 click.echo(f"  wrote {path}")
+            if r.lessons:
+                click.echo(f"  lessons: {r.lessons_added} added, {r.lessons_merged} merged with existing ones")
     if not apply and any(p.changed for r in results for p in r.plans):
         click.echo("\nDry run: nothing was written. Run again with --apply to write these changes.")
