@@ -322,3 +322,20 @@ def test_package_entry_point_behaves_like_the_script(home: Path, env: dict[str, 
         "forewarn:lesson pytest-m3"
         in json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"]
     )
+
+
+def test_each_delivery_is_logged_for_lesson_effectiveness(home: Path, env: dict[str, str]) -> None:
+    write_manifest(home, lesson("pytest-log1"), lesson("rm-block", action="block",
+                   commandRegexSources=[{"source": r"\brm -rf /", "flags": ""}]))
+    run_hook("pre-tool-use", bash("pytest -x"), env)
+    run_hook("pre-tool-use", bash("pytest -x"), env)  # deduplicated: not delivered, not logged
+    run_hook("pre-tool-use", bash("rm -rf /tmp/x"), env)
+    rows = [json.loads(line) for line in (home / "injections.jsonl").read_text().splitlines()]
+    assert [(r["slug"], r["action"], r["tool_name"]) for r in rows] == [
+        ("pytest-log1", "warn", "Bash"), ("rm-block", "block", "Bash")]
+    assert all(r["session_id"] and r["agent"] == "claude" and r["ts"].endswith("Z") for r in rows)
+
+    from forewarn.insights.sources import read_injections
+
+    injections, problems = read_injections(home / "injections.jsonl")
+    assert [i.slug for i in injections] == ["pytest-log1", "rm-block"] and not problems

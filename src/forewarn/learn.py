@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from forewarn.analyze.aggregate import aggregate, is_actionable
@@ -46,18 +46,87 @@ class ProjectLearning:
     lessons_merged: int = 0
 
 
-def lesson_candidates(store: Store, project: str, findings: Sequence[Finding]) -> list[Lesson]:
+MIN_TRIGGER_PRECISION = 0.6  # share of the calls a trigger matches in history that failed that way
+MIN_TRIGGER_HITS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    family: str
+    targets: tuple[str, ...]
+    signature: str | None  # the failure signature of the call, if it failed
+
+
+def history(store: Store, files: Sequence[str]) -> list[_Seen]:
+    """Every call of these session files as the hook would see it, with its failure signature."""
+    from forewarn.hook.targets import command_text, path_values, tool_family
+
+    out: list[_Seen] = []
+    for file in files:
+        signatures = {f.call_id: f.signature for f in store.failures(files=[file])}
+        for call, _failed, _kind in store.load_calls(file):
+            family = tool_family(call.tool)
+            if family == "shell":
+                text = command_text(call.input)
+                targets: tuple[str, ...] = (text,) if text else ()
+            else:
+                targets = tuple(path_values(call.input, call.cwd))
+            if targets:
+                out.append(_Seen(family, targets, signatures.get(call.call_id)))
+    return out
+
+
+def trigger_precision(lesson: Lesson, seen: Sequence[_Seen]) -> tuple[int, int]:
+    """(calls the lesson's trigger matches in `seen`, how many of them failed with its signature)."""
+    from forewarn.lessons.manifest import lesson_families
+    from forewarn.lessons.triggers import command_regex, compile_source, path_regex
+
+    families = set(lesson_families(lesson))
+    commands = [compile_source(*command_regex(p)) for p in lesson.triggers.command_patterns]
+    paths = [compile_source(*path_regex(p)) for p in lesson.triggers.path_patterns]
+    matched = failed = 0
+    for call in seen:
+        if call.family not in families:
+            continue
+        patterns = commands if call.family == "shell" else paths
+        if any(p.search(t) for p in patterns for t in call.targets):
+            matched += 1
+            failed += call.signature == lesson.signature
+    return matched, failed
+
+
+def vet(lesson: Lesson, seen: Sequence[_Seen]) -> Lesson:
+    """A heuristic lesson whose trigger, replayed over the history it was learned from, would
+    mostly have fired on calls that did not fail that way is kept for review, not injected."""
+    if lesson.provenance.source != "heuristic" or not lesson.signature:
+        return lesson
+    matched, failed = trigger_precision(lesson, seen)
+    if failed >= MIN_TRIGGER_HITS and failed >= MIN_TRIGGER_PRECISION * matched:
+        return lesson
+    return replace(lesson, needs_review=True)
+
+
+def lesson_candidates(store: Store, project: str | None, findings: Sequence[Finding],
+                      files: Sequence[str] | None = None) -> list[Lesson]:
     """Hook lessons for a project: one per actionable finding whose trigger separates the failing
-    calls from their fixes, plus every `#lesson` block the agent emitted in the project."""
+    calls from their fixes (checked against the project's history), plus every `#lesson` block
+    the agent emitted in the project. A lesson whose trigger names paths is about this project."""
+    if files is None:
+        files = store.files_of_project(project) if project else []
+    seen = history(store, files)
     out: list[Lesson] = []
     for f in findings:
         if not is_actionable(f):
             continue
         lesson = lesson_from_finding(f, project)
-        if lesson is not None:
-            out.append(lesson)
-    for text, session_id in store.lesson_tags(project):
-        out.extend(lessons_from_text(text, session_id=session_id, scope="project"))
+        if lesson is None:
+            continue
+        if lesson.triggers.path_patterns and lesson.scope == "global" and project:
+            lesson = replace(lesson, scope="project")
+        out.append(vet(lesson, seen))
+    if project:
+        for text, session_id in store.lesson_tags(project):
+            out.extend(lessons_from_text(text, session_id=session_id, scope="project"))
     return out
 
 

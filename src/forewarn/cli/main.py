@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "report-failure": "report_failure",
     "config": "config",
     "lessons": "lessons",
+    "run": "run",
+    "teach": "teach",
 }
 
 

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None, stdin: Any = None, stdout_fd: int = 1) -
     """Run one hook call: `argv` is `[event] [--agent NAME]`. Always returns 0."""
     _deadline["start"] = time.monotonic()
     out = "{}"
+    agent, hook = "claude", None
     try:
         arm_deadline(DEFAULT_CONFIG["hookDeadlineMs"])
         event, agent = _parse_args(sys.argv[1:] if argv is None else argv)
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None, stdin: Any = None, stdout_fd: int = 1) -
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
         hook = adapter.parse(event, payload)
+        _delivered.clear()
         answer = dispatch(hook)
         disarm_deadline()
         out = fastjson.dumps(adapter.render(hook, answer))
@@ -118,8 +120,36 @@ def main(argv: list[str] | None = None, stdin: Any = None, stdout_fd: int = 1) -
             pass
         _debug(err)
         out = "{}"
+        _delivered.clear()
     _write_all(stdout_fd, (out + "\n").encode("ascii"))
+    if _delivered and hook is not None:  # after the answer is out: logging never delays or breaks the agent
+        try:
+            _log_deliveries(agent, hook)
+        except BaseException:
+            pass
     return 0
+
+
+# Lessons delivered by this call: (lesson id, slug, "warn" | "block"), logged after answering.
+_delivered: list[tuple[str, str, str]] = []
+INJECTION_LOG = "injections.jsonl"
+
+
+def _log_deliveries(agent: str, hook: HookInput) -> None:
+    """Append one JSON line per delivered lesson to `$FOREWARN_HOME/injections.jsonl`, the record
+    `forewarn stats --lessons` measures lesson effectiveness from. One O_APPEND write: lines
+    from parallel hook processes never interleave."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lines = "".join(
+        fastjson.dumps({"ts": stamp, "session_id": hook.session_id, "agent": agent, "lesson_id": lesson_id,
+                        "slug": slug, "tool_name": hook.tool_name, "action": action, "cwd": hook.cwd}) + "\n"
+        for lesson_id, slug, action in _delivered
+    )
+    fd = os.open(os.path.join(forewarn_home(), INJECTION_LOG), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, lines.encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def _parse_args(argv: list[str]) -> tuple[str, str]:
@@ -214,6 +244,7 @@ def pre_tool(hook: HookInput, home: str | None = None) -> Answer:
     disarm_deadline()
 
     if blocks:
+        _delivered.extend((str(d.get("id", "")), d["slug"], "block") for d in blocks)
         return Answer(deny_reason=_deny_reason(blocks))
     if not warns or state is None:
         return EMPTY
@@ -328,6 +359,7 @@ def _inject(
             continue  # a parallel call (another subagent) delivers it
         keys.append(key)
         injected.append(slug)
+        _delivered.append((str(detail.get("id", "")), slug, "warn"))
         used += size
         blocks.append(f"<!-- forewarn:lesson {slug} -->\n{text.strip()}\n<!-- /forewarn:lesson -->")
     state.mark_seen(keys)

@@ -218,6 +218,12 @@ class Store:
                           exit_code=r[13], fix_call_id=r[14], fix_input_text=r[15], fix_reason=r[16],
                           user_corrected=bool(r[17]), user_text=r[18], wasted_bytes=r[19] or 0, repeats=r[20] or 0)
 
+    def files_of_project(self, project: str) -> list[str]:
+        """Session files whose project is `project` or lies under it."""
+        rows = self.conn.execute("SELECT file FROM sessions WHERE project = ? OR project LIKE ? ORDER BY file",
+                                 (project, project.rstrip("/") + "/%"))
+        return [r[0] for r in rows]
+
     def lesson_tags(self, project: str | None = None) -> list[tuple[str, str | None]]:
         """(text, session_id) of every `#lesson` block the agents emitted, optionally for one project."""
         sql = ("SELECT t.text, s.session_id FROM turns t JOIN sessions s ON s.file = t.file"

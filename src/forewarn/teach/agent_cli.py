@@ -35,7 +35,7 @@ class AgentCliTeacher(Teacher):
         return {"argv": argv}
 
     def parse(self, stdout: str) -> str:
-        return stdout
+        return stdout.strip()
 
     def send(self, payload: dict[str, Any]) -> str:
         from forewarn.loop.proc import run_process

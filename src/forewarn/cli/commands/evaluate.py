@@ -55,3 +55,38 @@ def labels_cmd(ctx: Context, labels_file: Path, root: Path | None, mistakes: boo
         for m in result.mistakes:
             out.print(f"- {m['error']}: {m['file']} {m['call_id']} "
                       + " ".join(f"{k}={m[k]}" for k in ("kind", "expected", "got") if k in m))
+
+
+@command.command("backtest")
+@click.argument("root", type=click.Path(path_type=Path, exists=True))
+@click.option("--split", default="0.5", show_default=True,
+              help="Learn from this fraction of sessions (by start time), or from sessions before this date.")
+@click.option("--lessons", "show_lessons", is_flag=True, help="Also list each lesson's injections.")
+@json_option
+@pass_context
+def backtest_cmd(ctx: Context, root: Path, split: str, show_lessons: bool, as_json: bool) -> None:
+    """Learn from the sessions before the split, replay every later tool call through the hook,
+    and report coverage and irrelevant injections."""
+    from forewarn.eval.backtest import backtest
+
+    result = backtest(root, split)
+    data = result.as_dict()
+    if as_json:
+        from forewarn.cli.render import print_json
+
+        if not show_lessons:
+            data.pop("by_lesson")
+        print_json(data)
+        return
+    click.echo(f"Learned from {result.train_sessions} sessions ({result.split}); "
+               f"{result.lessons} lessons from {result.candidates} candidates.")
+    click.echo(f"Replayed {result.replayed_calls} tool calls of {result.test_sessions} later sessions: "
+               f"{result.later_failures} failures, {result.covered_failures} with an applicable lesson.")
+    click.echo(f"coverage        {result.coverage:.3f}  ({result.caught} of {result.covered_failures} got "
+               "their lesson before the failing call)")
+    click.echo(f"irrelevant_rate {result.irrelevant_rate:.3f}  ({result.injections - result.relevant_injections} "
+               f"of {result.injections} injections not followed by their failure)")
+    if show_lessons:
+        for row in data["by_lesson"]:
+            click.echo(f"  {row['slug']}: {row['injections']} injected, {row['relevant']} relevant, "
+                       f"{row['caught']} caught  [{row['signature']}]")

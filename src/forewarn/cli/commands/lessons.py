@@ -356,3 +356,8 @@ def manifest(ctx: Context, as_json: bool) -> None:
     if not ctx.quiet:
         click.echo(f"manifest: {result.count} lesson(s) in {result.path} "
                    f"({result.excluded} not eligible: pending review, inactive or below the floors)")
+
+
+from forewarn.cli.commands.lessons_refine import refine as _refine  # noqa: E402 - the teacher's subcommand
+
+command.add_command(_refine)
