@@ -71,3 +71,22 @@ def test_timeouts_are_hangs() -> None:
     call = bash("npm run dev", "Command timed out after 2m 0.0s", code=None, status=ERROR)
     call.timed_out = True
     assert judge(call).kind == "timeout_or_hang"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from forewarn.analyze import detect  # noqa: E402
+
+_SNIPPETS = ["Permission denied", "ModuleNotFoundError: No module named 'x'", "command not found", "Usage: x",
+             "No such file or directory", "ECONNREFUSED", "timed out", "Unknown flag --x", "\n", " ", "Error: ",
+             "String to replace not found", "InputValidationError", "fatal: could not read Username", "X-Y", "ÄÖ"]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(st.sampled_from(_SNIPPETS), st.text(alphabet=st.characters(max_codepoint=127), max_size=12)),
+                max_size=8))
+def test_lowercased_kind_rules_match_exactly_what_the_originals_match(parts: list[str]) -> None:
+    text = "".join(parts)
+    for (kind, original), (_, lowered) in zip(detect._KIND_RULES, detect._KIND_RULES_LOWER, strict=True):
+        assert bool(original.search(text)) == bool(lowered.search(text.lower())), (kind, text)

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from forewarn.cli.main import cli
+from forewarn.cli.main import cli, main
 from forewarn.errors import ForewarnError
 from forewarn.loop import gitsnap
 from forewarn.loop.agents import get_agent
@@ -32,6 +34,7 @@ from tests.teach_fixtures import (
 )
 
 TASK = "Fix safe_divide to return None when dividing by zero"
+CHECK = f"{shlex.quote(sys.executable)} check.py"
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def test_red_to_green_with_a_learned_rule(project: Path, tmp_path: Path, server:
     index_before = (project / ".git" / "index").read_bytes()
 
     runner = CliRunner()
-    res = runner.invoke(cli, ["run", TASK, "--project-dir", str(project), "--test-cmd", "python check.py", "--json"],
+    res = runner.invoke(cli, ["run", TASK, "--project-dir", str(project), "--test-cmd", CHECK, "--json"],
                         catch_exceptions=False)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -109,8 +112,8 @@ def test_red_to_green_with_a_learned_rule(project: Path, tmp_path: Path, server:
 
 
 def test_without_teacher_retries_with_the_failure_only(project: Path, tmp_path: Path) -> None:
-    result = run_loop(RunOptions(TASK, project, test_cmd="python check.py", max_retries=2))
-    assert result.status == "failed" and len(result.attempts) == 3 and result.rules == []
+    result = run_loop(RunOptions(TASK, project, test_cmd=CHECK, max_retries=1))
+    assert result.status == "failed" and len(result.attempts) == 2 and result.rules == []
     assert any("no teacher is configured" in w for w in result.warnings)
     calls = agent_calls(tmp_path)
     assert "FAILED test_safe_divide_by_zero" in calls[1]["argv"][-1]
@@ -119,16 +122,18 @@ def test_without_teacher_retries_with_the_failure_only(project: Path, tmp_path: 
 
 
 def test_cli_exit_status_and_summary_when_still_red(project: Path) -> None:
-    res = CliRunner().invoke(cli, ["run", TASK, "--project-dir", str(project), "--test-cmd", "python check.py",
+    res = CliRunner().invoke(cli, ["run", TASK, "--project-dir", str(project), "--test-cmd", CHECK,
                                    "--max-retries", "0"], catch_exceptions=False)
     assert res.exit_code == 1
     assert "tests still fail after 1 attempt" in res.stdout and "#1: tests failed (exit 1)" in res.stdout
+    # the console entry point keeps the status too (click returns it instead of exiting)
+    assert main(["-q", "run", TASK, "--project-dir", str(project), "--test-cmd", CHECK, "--max-retries", "0"]) == 1
 
 
 def test_no_auto_retry_stops_after_learning(project: Path, server: ScriptedServer, isolated_home: Path) -> None:
     teacher_config(isolated_home, server)
     server.reply(Reply(body=openai_answer(json.dumps(RULE))))
-    result = run_loop(RunOptions(TASK, project, test_cmd="python check.py", auto_retry=False))
+    result = run_loop(RunOptions(TASK, project, test_cmd=CHECK, auto_retry=False))
     assert result.status == "stopped" and len(result.attempts) == 1 and len(result.rules) == 1
     assert result.next_step is not None and "1 learned rule" in result.next_step
     assert RULE["rule"] in (project / "CLAUDE.md").read_text()
@@ -138,7 +143,7 @@ def test_teacher_failure_costs_the_rule_not_the_run(project: Path, server: Scrip
                                                      isolated_home: Path) -> None:
     teacher_config(isolated_home, server)
     server.reply(Reply(body=openai_answer("no idea")))
-    result = run_loop(RunOptions(TASK, project, test_cmd="python check.py", max_retries=1))
+    result = run_loop(RunOptions(TASK, project, test_cmd=CHECK, max_retries=1))
     assert result.status == "failed" and len(result.attempts) == 2
     assert all(a.teacher_error and "after 2 answers" in a.teacher_error for a in result.attempts)
     assert len(server.requests) == 4  # asked, re-asked, for each attempt
@@ -146,7 +151,7 @@ def test_teacher_failure_costs_the_rule_not_the_run(project: Path, server: Scrip
 
 def test_agent_error_stops_the_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_MODE", "fail")
-    result = run_loop(RunOptions(TASK, project, test_cmd="python check.py"))
+    result = run_loop(RunOptions(TASK, project, test_cmd=CHECK))
     assert result.status == "agent_error" and len(result.attempts) == 1
     assert "exited with 1: not logged in" in result.attempts[0].agent_message
     assert result.attempts[0].test_exit is None  # the tests were not run
@@ -154,16 +159,16 @@ def test_agent_error_stops_the_run(project: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_timeouts(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_MODE", "sleep")
-    result = run_loop(RunOptions(TASK, project, test_cmd="python -c 'import time; time.sleep(5)'",
-                                 max_retries=0, agent_timeout=0.3, test_timeout=0.3))
+    result = run_loop(RunOptions(TASK, project, test_cmd=f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(5)'",
+                                 max_retries=0, agent_timeout=0.2, test_timeout=0.2))
     (attempt,) = result.attempts
     assert attempt.agent_timed_out and attempt.test_timed_out and not attempt.tests_passed
-    assert "[timed out after 0.3s]" in attempt.test_output
+    assert "[timed out after 0.2s]" in attempt.test_output
 
 
 @pytest.mark.parametrize("agent", ["codex", "gemini"])
 def test_other_agents_run_headless(project: Path, tmp_path: Path, agent: str) -> None:
-    result = run_loop(RunOptions(TASK, project, agent=agent, test_cmd="python check.py", max_retries=0))
+    result = run_loop(RunOptions(TASK, project, agent=agent, test_cmd=CHECK, max_retries=0))
     assert result.attempts[0].agent_ok
     (call,) = agent_calls(tmp_path)
     if agent == "codex":

@@ -4,11 +4,7 @@ where analytics count them and `forewarn teach` teaches one rule per failing run
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-import tomllib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -18,6 +14,8 @@ from click.testing import CliRunner
 
 from forewarn.cli.main import cli
 from tests.teach_fixtures import RULE, Reply, ScriptedServer, serve, write_config
+
+pytest_plugins = ["pytester"]
 
 SECRET = "sk-ant-api03-" + "q" * 40
 TESTS = f'''
@@ -52,19 +50,19 @@ def server() -> Iterator[ScriptedServer]:
     yield from serve()
 
 
-def run_pytest(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_pytest(pytester: pytest.Pytester, *args: str) -> tuple[int, str]:
+    """pytest run in-process on the sample project (pytester: a real session, fast)."""
     installed = any(ep.name == "forewarn" for ep in entry_points(group="pytest11"))
     load = [] if installed else ["-p", "forewarn.pytest_plugin"]  # the entry point loads it when installed
-    return subprocess.run([sys.executable, "-m", "pytest", *load, "-q", "-p", "no:cacheprovider", *args],
-                          cwd=project, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=60)
+    # hypothesis's plugin would import all of hypothesis afresh in every in-process run
+    result = pytester.runpytest(*load, "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
+    return int(result.ret), result.stdout.str()
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "test_sample.py").write_text(TESTS)
-    return root
+def project(pytester: pytest.Pytester) -> Path:
+    pytester.makepyfile(test_sample=TESTS)
+    return pytester.path
 
 
 def rows(db: Path) -> list[tuple[str, ...]]:
@@ -74,23 +72,27 @@ def rows(db: Path) -> list[tuple[str, ...]]:
 
 
 def test_entry_point_is_declared() -> None:
-    data = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    assert data["project"]["entry-points"]["pytest11"] == {"forewarn": "forewarn.pytest_plugin"}
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '[project.entry-points.pytest11]\nforewarn = "forewarn.pytest_plugin"' in text
 
 
-def test_inactive_unless_enabled(project: Path, tmp_path: Path) -> None:
+def test_inactive_unless_enabled(pytester: pytest.Pytester, project: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_RECORD", "0")
     db = tmp_path / "off.db"
-    done = run_pytest(project, "--forewarn-db", str(db), env={"FOREWARN_RECORD": ""})
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert not db.exists() and "forewarn:" not in done.stdout
+    code, out = run_pytest(pytester, "--forewarn-db", str(db))
+    assert code == 1, out
+    assert not db.exists() and "forewarn:" not in out
 
 
-def test_records_failures_clipped_and_redacted(project: Path, tmp_path: Path, server: ScriptedServer,
-                                               isolated_home: Path) -> None:
+def test_records_failures_clipped_and_redacted(pytester: pytest.Pytester, project: Path, server: ScriptedServer,
+                                               isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FOREWARN_RECORD", "1")
     db = isolated_home / "forewarn.db"
-    done = run_pytest(project, env={"FOREWARN_RECORD": "1"})
-    assert done.returncode == 1
-    assert f"forewarn: recorded 2 failing test(s) in {db}" in done.stdout
+    code, out = run_pytest(pytester)
+    monkeypatch.delenv("FOREWARN_RECORD")
+    assert code == 1
+    assert f"forewarn: recorded 2 failing test(s) in {db}" in out
     found = rows(db)
     assert [(r[0], r[1]) for r in found] == [("test_failure", "pytest")] * 2
     assert found[0][2].startswith("test_sample.py::test_bad failed: AssertionError: leaked")
@@ -118,8 +120,8 @@ def test_records_failures_clipped_and_redacted(project: Path, tmp_path: Path, se
     assert CliRunner().invoke(cli, ["teach"]).stdout.startswith("Nothing to teach")
 
 
-def test_cli_option_and_database_option(project: Path, tmp_path: Path) -> None:
+def test_cli_option_and_database_option(pytester: pytest.Pytester, project: Path, tmp_path: Path) -> None:
     db = tmp_path / "chosen.db"
-    done = run_pytest(project, "--forewarn-record", "--forewarn-db", str(db), "-k", "bad")
-    assert done.returncode == 1 and f"recorded 1 failing test(s) in {db}" in done.stdout
+    code, out = run_pytest(pytester, "--forewarn-record", "--forewarn-db", str(db), "-k", "bad")
+    assert code == 1 and f"recorded 1 failing test(s) in {db}" in out
     assert len(rows(db)) == 1

@@ -31,7 +31,6 @@ from tests.teach_fixtures import (
 )
 
 
-
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     yield from serve()
@@ -57,7 +56,7 @@ def settings(backend: str, **kw: object) -> TeacherSettings:
 # -- registry and settings ----------------------------------------------------------------------
 
 def test_no_teacher_and_unknown_backend_are_clear() -> None:
-    with pytest.raises(NoTeacher, match="no teacher is configured"):
+    with pytest.raises(NoTeacher, match=r"no teacher is configured"):
         get_teacher(TeacherSettings())
     with pytest.raises(ForewarnError, match=r"unknown teacher backend 'gpt9'.*anthropic.*webhook"):
         get_teacher(TeacherSettings(backend="gpt9"))
@@ -120,24 +119,24 @@ def test_openai_timeout_is_retried_then_reported(server: ScriptedServer) -> None
 def test_openai_client_errors_are_not_retried(server: ScriptedServer) -> None:
     server.reply(Reply(401, {"error": {"message": "bad key"}}))
     teacher = get_teacher(settings("openai", url=server.url))
-    with pytest.raises(TeacherError, match="HTTP 401.*bad key"):
+    with pytest.raises(TeacherError, match=r"HTTP 401.*bad key"):
         teacher.ask(REQUEST, sleep=lambda _s: None)
     assert len(server.requests) == 1
 
 
 def test_openai_malformed_body(server: ScriptedServer) -> None:
     server.reply(Reply(body="<html>gateway</html>"))
-    with pytest.raises(TeacherError, match="unexpected answer"):
+    with pytest.raises(TeacherError, match=r"unexpected answer"):
         get_teacher(settings("openai", url=server.url)).ask(REQUEST)
     server.replies.clear()
     server.reply(Reply(body={"choices": [{"message": {"content": "  "}}]}))
-    with pytest.raises(TeacherError, match="empty answer"):
+    with pytest.raises(TeacherError, match=r"empty answer"):
         get_teacher(settings("openai", url=server.url)).ask(REQUEST)
 
 
 def test_openai_unavailable_without_model_or_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with pytest.raises(TeacherUnavailable, match="needs a model"):
+    with pytest.raises(TeacherUnavailable, match=r"needs a model"):
         get_teacher(settings("openai", model="")).check()
     with pytest.raises(TeacherUnavailable, match=r"\$OPENAI_API_KEY"):
         get_teacher(settings("openai")).check()
@@ -180,12 +179,12 @@ def test_anthropic_retries_overload_then_succeeds(server: ScriptedServer, monkey
 def test_anthropic_errors(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     server.reply(Reply(400, {"type": "error", "error": {"type": "invalid_request_error", "message": "bad model"}}))
-    with pytest.raises(TeacherError, match="HTTP 400.*bad model"):
+    with pytest.raises(TeacherError, match=r"HTTP 400.*bad model"):
         get_teacher(settings("anthropic", url=server.url)).ask(REQUEST)
     assert len(server.requests) == 1
     server.replies.clear()
     server.reply(Reply(body=anthropic_answer("late"), delay=0.6))
-    with pytest.raises(TeacherError, match="within 0.15s.*gave up after 1 attempt"):
+    with pytest.raises(TeacherError, match=r"within 0.15s.*gave up after 1 attempt"):
         get_teacher(settings("anthropic", url=server.url, timeout=0.15, retries=0)).ask(REQUEST)
 
 
@@ -219,9 +218,9 @@ def test_webhook_rule_object_and_errors(server: ScriptedServer) -> None:
     server.reply(Reply(body={"rule": "R", "when": "W", "why": "Y"}), Reply(404, "no such webhook"))
     teacher = get_teacher(settings("webhook", url=server.url))
     assert json.loads(teacher.ask(REQUEST)) == {"rule": "R", "when": "W", "why": "Y"}
-    with pytest.raises(TeacherError, match="HTTP 404.*no such webhook"):
+    with pytest.raises(TeacherError, match=r"HTTP 404.*no such webhook"):
         teacher.ask(REQUEST)
-    with pytest.raises(TeacherUnavailable, match="needs a URL"):
+    with pytest.raises(TeacherUnavailable, match=r"needs a URL"):
         get_teacher(settings("webhook")).check()
 
 
@@ -273,11 +272,11 @@ def test_agent_cli_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     put_first_on_path(monkeypatch, bin_dir)
     monkeypatch.setenv("CLI_LOG", str(tmp_path / "cli.json"))
     monkeypatch.setenv("CLI_MODE", "fail")
-    with pytest.raises(TeacherError, match="exited with 3: quota exceeded"):
+    with pytest.raises(TeacherError, match=r"exited with 3: quota exceeded"):
         get_teacher(settings("claude-cli")).ask(REQUEST)
     monkeypatch.setenv("CLI_MODE", "sleep")
-    with pytest.raises(TeacherError, match="no answer within 0.3s.*gave up after 1 attempt"):
+    with pytest.raises(TeacherError, match=r"no answer within 0.3s.*gave up after 1 attempt"):
         get_teacher(settings("claude-cli", timeout=0.3, retries=0)).ask(REQUEST)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(TeacherUnavailable, match="needs `gemini` on PATH"):
+    with pytest.raises(TeacherUnavailable, match=r"needs `gemini` on PATH"):
         get_teacher(settings("gemini-cli")).check()

@@ -129,8 +129,8 @@ class _Result:
     failures: list[Failure]
 
 
-_BATCH = 64  # files per transaction when recording fresh files…
-_BATCH_BYTES = 8 * 1024 * 1024  # …or fewer, so analysed results held in memory stay small
+_BATCH = 16  # files per transaction when recording fresh files…
+_BATCH_BYTES = 4 * 1024 * 1024  # …or fewer, so analysed results held in memory stay small
 _PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
@@ -198,26 +198,6 @@ def _analyze_fresh(job: _Job) -> _Result:
     return _Result(chunk, verdicts, failures)  # type: ignore[arg-type]
 
 
-def _safe_analyze(job: _Job) -> _Result | OSError:
-    try:
-        return _analyze_fresh(job)
-    except OSError as exc:
-        return exc
-
-
-def _results(jobs_list: list[_Job], jobs: int | None) -> Iterable[tuple[_Job, _Result | OSError]]:
-    workers = jobs if jobs is not None else _cpu_count()
-    total = sum(j.size for j in jobs_list)
-    if workers > 1 and len(jobs_list) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork():
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from zip(jobs_list, pool.imap(_safe_analyze, jobs_list, chunksize=2), strict=True)
-        return
-    for job in jobs_list:
-        yield job, _safe_analyze(job)
-
-
 def _cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -231,47 +211,102 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux")  # fork is unsafe on macOS and absent on Windows
 
 
+def _batches(jobs_list: list[_Job]) -> list[list[_Job]]:
+    """Files grouped for one transaction each: a few files, or a few MB, whichever comes first."""
+    out: list[list[_Job]] = []
+    batch: list[_Job] = []
+    size = 0
+    for job in jobs_list:
+        batch.append(job)
+        size += job.size
+        if len(batch) >= _BATCH or size >= _BATCH_BYTES:
+            out.append(batch)
+            batch, size = [], 0
+    if batch:
+        out.append(batch)
+    return out
+
+
 def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanReport,
                   tick: Callable[[_Job], None], jobs: int | None) -> None:
-    """Record analysed files in batches. The write lock is held only while a batch is written,
-    never while workers parse, so a second scan running at the same time is not kept waiting."""
-    pending: list[tuple[_Job, _Result]] = []
-    pending_bytes = 0
-    for job, result in _results(jobs_list, jobs):
-        tick(job)
-        if isinstance(result, OSError):
-            report.files_skipped += 1
-            report.errors.append((str(job.path), result.strerror or str(result)))
-            continue
-        pending.append((job, result))
-        pending_bytes += job.size
-        if len(pending) >= _BATCH or pending_bytes >= _BATCH_BYTES:
-            _write_batch(store, pending, now, report)
-            pending, pending_bytes = [], 0
-    if pending:
-        _write_batch(store, pending, now, report)
+    """Analyse and record new (or restarted) files, in batches of one transaction each.
+
+    With several cores, worker processes each analyse a batch and write it through their own
+    connection: only counts come back, so nothing large crosses a process boundary and the main
+    process is never the bottleneck. The write lock is held only while a batch is written."""
+    batches = _batches(jobs_list)
+    workers = jobs if jobs is not None else _cpu_count()
+    total = sum(j.size for j in jobs_list)
+    parallel = (workers > 1 and len(batches) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork()
+                and store.path is not None)
+    if parallel:
+        import multiprocessing
+
+        global _WORKER_DB
+        _WORKER_DB = str(store.path)
+        with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
+            for batch, delta in zip(batches, pool.imap(_worker_batch, [(b, now) for b in batches]), strict=True):
+                _merge(report, delta)
+                for job in batch:
+                    tick(job)
+        return
+    for batch in batches:
+        _merge(report, _process_batch(store, batch, now))
+        for job in batch:
+            tick(job)
 
 
-def _write_batch(store: Store, batch: list[tuple[_Job, _Result]], now: str, report: ScanReport) -> None:
+_WORKER_DB: str | None = None  # set before forking: the database workers open for themselves
+_worker_store: Store | None = None
+
+
+def _worker_batch(args: tuple[list[_Job], str]) -> ScanReport:
+    global _worker_store
+    if _worker_store is None:
+        assert _WORKER_DB is not None
+        _worker_store = Store.open(Path(_WORKER_DB))
+    batch, now = args
+    return _process_batch(_worker_store, batch, now)
+
+
+def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
+    """Analyse each file of the batch, then record them all in one transaction."""
+    delta = ScanReport()
+    done: list[tuple[_Job, _Result]] = []
+    for job in batch:
+        try:
+            done.append((job, _analyze_fresh(job)))
+        except OSError as exc:
+            delta.files_skipped += 1
+            delta.errors.append((str(job.path), exc.strerror or str(exc)))
     store.begin()
     try:
-        for job, result in batch:
+        for job, result in done:
             key = str(job.path)
             if store.file_state(key) != job.prev:
                 continue  # another scan recorded this file meanwhile
             if job.restart or job.prev is not None:
                 store.forget_file(key)
-                report.files_restarted += 1
+                delta.files_restarted += 1
             chunk = result.chunk
             store.record_file(key, job.reader.agent, job.size, job.mtime_ns, job.head, chunk, now)
             store.add_calls(key, chunk.session.session_id, chunk.calls, result.verdicts)
             store.add_turns(key, chunk.turns)
             store.replace_failures(key, result.failures)
-            _count(report, key, chunk, 0, result.verdicts, result.failures)
+            _count(delta, key, chunk, 0, result.verdicts, result.failures)
         store.commit()
     except BaseException:
         store.rollback()
         raise
+    return delta
+
+
+def _merge(report: ScanReport, delta: ScanReport) -> None:
+    for name in ("files_read", "files_restarted", "files_skipped", "bytes_read", "calls", "failures", "fixed",
+                 "bad_lines", "unknown_records"):
+        setattr(report, name, getattr(report, name) + getattr(delta, name))
+    report.errors += delta.errors
+    report.scanned_files += delta.scanned_files
 
 
 def _count(report: ScanReport, key: str, chunk: Chunk, start: int, verdicts: Sequence[tuple[bool, str]],

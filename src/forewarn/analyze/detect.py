@@ -98,6 +98,21 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
         r"could not open|can't open file|not a directory|No files found|pathspec .* did not match", _I)),
     ("wrong_cli_usage", _USAGE_ERROR),
 ]
+
+
+def _lowered(rules: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, re.Pattern[str]]]:
+    """The same rules matched against lowercased text: case-insensitive alternations are several
+    times slower in `re`, and classify runs on every failure."""
+    out = []
+    for kind, pattern in rules:
+        # lowercase the literal text only: escapes such as \S or \B keep their meaning
+        source = re.sub(r"\\.|[^\\]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
+                        pattern.pattern)
+        out.append((kind, re.compile(source, pattern.flags & ~re.IGNORECASE)))
+    return out
+
+
+_KIND_RULES_LOWER = _lowered(_KIND_RULES)
 _BUILD_TEST = re.compile(
     r"^(?:pytest|py\.test|tox|nox|unittest|jest|vitest|mocha|ava|karma|playwright|cypress|go test|go build|go vet|"
     r"cargo (?:test|build|check|clippy|run)|make|cmake|ninja|gradle|gradlew|mvn|tsc|eslint|ruff|flake8|mypy|"
@@ -144,7 +159,8 @@ def classify(call: ToolCall, text: str | None = None) -> str:
     text = call.output if text is None else text
     # errors sit at the start of an output and, after a long log, at its end
     head = text if len(text) <= 1500 else text[:1200] + "\n" + text[-300:]
-    if _KIND_RULES[0][1].search(head):
+    low_head = head.lower()
+    if _KIND_RULES_LOWER[0][1].search(low_head):
         return "permission_denied"  # a credential prompt that "timed out" is still about credentials
     if call.timed_out:
         return "timeout_or_hang"
@@ -156,8 +172,8 @@ def classify(call: ToolCall, text: str | None = None) -> str:
         return "timeout_or_hang"
     if _USAGE_FIRST.match(text) or _USAGE_ERROR.search(text[:_USAGE_LEAD]):
         return "wrong_cli_usage"
-    focus = _focus(text)
-    for kind, pattern in _KIND_RULES:
+    focus = _focus(text).lower()
+    for kind, pattern in _KIND_RULES_LOWER:
         if pattern.search(focus):
             if kind == "too_large" and call.family == "shell" and not _PERSISTED_TOO_LARGE.search(head):
                 continue  # "too large" in a build log is about the build, not the tool output

@@ -67,7 +67,8 @@ def cli(ctx: click.Context, db_path: str | None, quiet: bool, verbose: int) -> N
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="forewarn", standalone_mode=False)
+        # without standalone mode click RETURNS the code of a command's `Exit(code)`
+        code = cli.main(args=argv, prog_name="forewarn", standalone_mode=False)
     except ForewarnError as err:
         click.echo(f"forewarn: error: {err}", err=True)
         return err.exit_code
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("forewarn: interrupted", err=True)
         return 130
-    return 0
+    return code if isinstance(code, int) and not isinstance(code, bool) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,13 @@ import shutil
 import tempfile
 from typing import Any, ClassVar
 
-from forewarn.teach.base import Teacher, TeacherError, TeacherRequest, TeacherUnavailable, TransientError
+from forewarn.teach.base import (
+    Teacher,
+    TeacherError,
+    TeacherRequest,
+    TeacherUnavailable,
+    TransientError,
+)
 
 
 class AgentCliTeacher(Teacher):

@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from forewarn.teach.base import Teacher, TeacherError, TeacherRequest, TeacherUnavailable, TransientError
+from forewarn.teach.base import (
+    Teacher,
+    TeacherError,
+    TeacherRequest,
+    TeacherUnavailable,
+    TransientError,
+)
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 

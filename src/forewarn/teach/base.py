@@ -74,7 +74,7 @@ class Teacher(ABC):
     def __init__(self, settings: TeacherSettings) -> None:
         self.settings = settings
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 - optional hook: most backends need no check
         """Raise `TeacherUnavailable` when this backend cannot work here (no key, no program…)."""
 
     @abstractmethod

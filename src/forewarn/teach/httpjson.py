@@ -61,7 +61,7 @@ def post_json(url: str, body: Any, *, headers: dict[str, str], timeout: float, w
         if err.code in RETRY_STATUSES or err.code >= 500:
             raise TransientError(message, retry_after(err.headers)) from None
         raise TeacherError(message) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise TransientError(f"{what}: no answer from {url} within {timeout:g}s") from None
     except urllib.error.URLError as err:
         reason = err.reason

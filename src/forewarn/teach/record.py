@@ -4,15 +4,16 @@ The lesson goes to the project's store through `forewarn.lessons.ops.add_lessons
 "teacher", scope project; ops redacts it, dedups it and rebuilds the manifest). Its triggers are
 path globs, because a rule learned from a change is about the files the change touched: the
 teacher's globs are kept only when they match a file of the failing change (the lessons package's
-`trigger_matches_evidence` decides), else the changed files themselves are used. A rule from a
-report with no files (a planning mistake) is kept without triggers: it lives in the instruction
-file, which the agent reads at every start.
+`trigger_matches_evidence` decides), else the changed files themselves are used; with no change
+to check against (a manual report) the teacher's globs are taken as given. A rule with no files
+at all (a planning mistake) gets no lesson, since the hook could never fire it: it lives in the
+instruction file, which the agent reads at every start.
 
 The bullet goes to the agent's instruction file inside forewarn's marker section (seed 002's
 "append the rule to CLAUDE.md"), keyed by the rule, so learning the same rule twice keeps one.
 
-Invariants: the lesson is stored even when the instruction file cannot be written (damaged
-markers, a file changed meanwhile): that is reported as a warning, never lost silently.
+Invariants: a rule is never lost silently: a lesson stored while the instruction file cannot be
+written (damaged markers, a file changed meanwhile) gives a warning; a rule kept nowhere raises.
 """
 
 from __future__ import annotations
@@ -84,23 +85,30 @@ def rule_lesson(rule: Rule, *, changed: Sequence[str] = (), evidence: Iterable[E
 def record_rule(rule: Rule, project: Path, *, agents: Sequence[str] | None = None, changed: Sequence[str] = (),
                 evidence: Iterable[EvidenceRef] = (), home: Path | None = None,
                 write_instructions: bool = True) -> Recorded:
-    """Store the rule as a project lesson and (unless told not to) as a bullet in the instruction
-    file of each of `agents` (default: the agents the project shows signs of using)."""
+    """Keep the rule: a project lesson when it has files to trigger on, and (unless told not to)
+    a bullet in the instruction file of each of `agents` (default: the agents the project shows
+    signs of using). Raises `ForewarnError` when it could be kept nowhere."""
     from forewarn.lessons.ops import add_lessons
     from forewarn.writers import Entry, apply_plans, plan_learnings, suggest_route
 
     out = Recorded(rule)
-    outcome = add_lessons([rule_lesson(rule, changed=changed, evidence=evidence)], project_root=project, home=home)
-    out.warnings += outcome.warnings
-    if outcome.lessons:
-        out.lesson = outcome.lessons[0].lesson
-        out.store = outcome.lessons[0].path
+    lesson = rule_lesson(rule, changed=changed, evidence=evidence)
+    if lesson.triggers.path_patterns:
+        outcome = add_lessons([lesson], project_root=project, home=home)
+        out.warnings += outcome.warnings
+        if outcome.lessons:
+            out.lesson = outcome.lessons[0].lesson
+            out.store = outcome.lessons[0].path
     if not write_instructions:
+        if out.lesson is None:
+            out.warnings.append("the rule names no files, so it was kept as neither a lesson nor a bullet")
         return out
     text = rule.bullet()
     entry = Entry(rule.category, rule.key, text, suggest_route("teacher", text))
     try:
         out.written = apply_plans(plan_learnings(project, [entry], agents=agents))
     except ForewarnError as err:
+        if out.lesson is None:
+            raise ForewarnError(f"the rule could not be written to the instruction file: {err}") from None
         out.warnings.append(f"the rule was stored as a lesson but not written to the instruction file: {err}")
     return out

@@ -29,7 +29,12 @@ from forewarn.lessons import model
 from forewarn.lessons.model import Lesson, Triggers
 from forewarn.lessons.ops import Located
 from forewarn.lessons.regex_safety import structural_problem
-from forewarn.lessons.triggers import command_regex, lesson_problems, path_regex, trigger_matches_evidence
+from forewarn.lessons.triggers import (
+    command_regex,
+    lesson_problems,
+    path_regex,
+    trigger_matches_evidence,
+)
 from forewarn.teach.ask import TEXT_HEAD, TEXT_TAIL, clean
 from forewarn.teach.base import Teacher, TeacherError, TeacherRequest
 from forewarn.teach.router import load_prompt
@@ -176,7 +181,8 @@ def apply_answer(original: Lesson, answer: str) -> Lesson:
         raise MalformedAnswer("the teacher's answer has no summary")
     if not isinstance(remediation, str) or not remediation.strip():
         raise MalformedAnswer("the teacher's answer has no remediation")
-    mistake = data.get("mistake") if isinstance(data.get("mistake"), str) else original.mistake
+    given = data.get("mistake")
+    mistake = given if isinstance(given, str) else original.mistake
     commands = _strings(data.get("commandPatterns"), MAX_PATTERNS)
     paths = _strings(data.get("pathPatterns"), MAX_PATTERNS)
     triggers = original.triggers

@@ -44,9 +44,9 @@ Answer with ONE JSON object and nothing else, in this shape:
  "rule": "<ONE imperative preventive rule, one sentence, specific to this project>",
  "when": "<the situation in which the rule applies>",
  "why": "<why following it prevents this failure>",
- "category": "<one of: %s>",
+ "category": "<one of: {categories}>",
  "paths": ["<optional: project-relative globs of the files the rule is about>"]}
-Never include secrets, tokens or personal paths.""" % ", ".join(CATEGORIES)
+Never include secrets, tokens or personal paths.""".replace("{categories}", ", ".join(CATEGORIES))
 
 
 class MalformedAnswer(TeacherError):

@@ -62,7 +62,8 @@ def load_teacher_settings(home: Path | None = None, *, backend: str | None = Non
 
     cf = read_config(home)
     section = cf.config.teacher
-    raw = cf.raw.get("teacher") if isinstance(cf.raw.get("teacher"), dict) else {}
+    found = cf.raw.get("teacher")
+    raw: dict[str, Any] = found if isinstance(found, dict) else {}
     values: dict[str, Any] = {
         "backend": (section.backend or "none").strip().lower(),
         "model": section.model,
