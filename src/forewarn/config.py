@@ -67,10 +67,18 @@ class LearningConfig:
 class TeacherConfig:
     """The model that turns reported failures into rules (seed 002)."""
 
-    backend: str = field(default="none", metadata=doc("How the teacher is reached: none, local, webhook…"))
+    backend: str = field(default="none", metadata=doc(
+        "How the teacher is reached: none, anthropic (alias local), openai (any OpenAI-compatible endpoint),"
+        " webhook (alias n8n), claude-cli, codex-cli, gemini-cli."))
     model: str = field(default="", metadata=doc("Model name for the backend."))
-    url: str = field(default="", metadata=doc("Endpoint for webhook or local-server backends."))
+    url: str = field(default="", metadata=doc("Endpoint for webhook or OpenAI-compatible backends."))
     timeout: int = field(default=60, metadata=doc("Seconds to wait for an answer.", minimum=1))
+    key_env: str = field(default="", metadata=doc(
+        "NAME of the environment variable holding the API key or bearer token (never the key itself);"
+        " default ANTHROPIC_API_KEY, OPENAI_API_KEY or FOREWARN_TEACHER_TOKEN by backend."))
+    max_tokens: int = field(default=1024, metadata=doc("Longest answer to ask for.", minimum=1))
+    retries: int = field(default=2, metadata=doc("Extra attempts after a 429, a 5xx or a timeout.", minimum=0))
+    backoff: float = field(default=1.0, metadata=doc("Seconds before the first retry, doubled each time.", minimum=0))
 
 
 @dataclass(frozen=True)

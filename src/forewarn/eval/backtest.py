@@ -17,6 +17,7 @@ Reported:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections import defaultdict
@@ -127,14 +128,19 @@ def backtest(root: Path, split: str = "0.5") -> BacktestResult:
 def _build_manifest(store: Store, train: list[str], home: Path, result: BacktestResult) -> dict[str, dict[str, Any]]:
     """Compile the lessons learned from `train` into `home`; returns slug -> {signature, root}."""
     from forewarn.hook.indexer import build_index
+    from forewarn.learn import lesson_candidates
     from forewarn.lessons.jsonfile import write_json_atomic
-    from forewarn.lessons.manifest import REGEX_CACHE, _regex_pairs, compile_lesson, exclusion, load_injection_config
+    from forewarn.lessons.manifest import (
+        REGEX_CACHE,
+        _regex_pairs,
+        compile_lesson,
+        exclusion,
+        load_injection_config,
+    )
     from forewarn.lessons.model import Manifest, now_iso
     from forewarn.lessons.regex_safety import KILL_AFTER_S, check_patterns
     from forewarn.lessons.schema import to_json
     from forewarn.lessons.store import LessonFile
-
-    from forewarn.learn import lesson_candidates
 
     failures = list(store.failures(files=train)) if train else []
     by_project: dict[str | None, list[Any]] = defaultdict(list)
@@ -198,10 +204,8 @@ def _replay(store: Store, test: list[Any], home: Path, lessons: dict[str, dict[s
             payload = {"tool_name": call.tool, "tool_input": call.input, "session_id": session,
                        "cwd": call.cwd or project or ""}
             pipeline._delivered.clear()
-            try:
+            with contextlib.suppress(Exception):  # the hook answers {} on any problem; so does the replay
                 pipeline.pre_tool(HookInput("PreToolUse", TOOL, payload))
-            except Exception:  # the hook answers {} on any problem; so does the replay
-                pass
             for _lesson_id, slug, _action in pipeline._delivered:
                 injected_at.setdefault(slug, i)
             result.replayed_calls += 1
