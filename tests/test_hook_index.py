@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import sys
@@ -147,17 +148,17 @@ def test_index_layout_and_ranking(tmp_path: Path) -> None:
     assert directory.parent == home / "hook-index"
     assert sorted(p.name for p in directory.iterdir()) == [
         "config.json",
-        "f-edit.json",
-        "f-shell.json",
-        "f-write.json",
+        "f-edit.bin",
+        "f-shell.bin",
+        "f-write.bin",
         "l",
     ]
-    shell = json.loads((directory / "f-shell.json").read_text())
-    details = [json.loads((directory / "l" / f"{n}.json").read_text()) for n in shell["lessons"]]
+    shell = marshal.loads((directory / "f-shell.bin").read_bytes())
+    details = [marshal.loads((directory / "l" / f"{n}.bin").read_bytes()) for n in shell["lessons"]]
     assert [d["slug"] for d in details] == ["make-a", "make-b"]  # same priority: confidence decides
     assert shell["block"] == [0]
     edit = hook_index.FamilyIndex(
-        str(directory), json.loads((directory / "f-edit.json").read_text())
+        str(directory), marshal.loads((directory / "f-edit.bin").read_bytes())
     )
     assert edit.roots == {0: os.path.normpath("/p/q")}
     assert indexer.build_index(home) == str(directory)  # up to date: nothing rebuilt

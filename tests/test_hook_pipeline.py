@@ -256,7 +256,7 @@ def test_corrupt_manifest_answers_empty(content: str, home: Path, env: dict[str,
 def test_corrupt_index_answers_empty(home: Path, env: dict[str, str]) -> None:
     write_manifest(home, lesson("pytest-h8"))
     run_hook("pre-tool-use", bash("ls"), env)  # builds the index
-    (shell_table,) = home.glob("hook-index/*/f-shell.json")
+    (shell_table,) = home.glob("hook-index/*/f-shell.bin")
     shell_table.write_text('{"lessons": [0], "cs": {"pytest": "oops"}')
     run = run_hook("pre-tool-use", bash("pytest"), env)
     assert (run.returncode, run.answer) == (0, {})
@@ -339,3 +339,14 @@ def test_each_delivery_is_logged_for_lesson_effectiveness(home: Path, env: dict[
 
     injections, problems = read_injections(home / "injections.jsonl")
     assert [i.slug for i in injections] == ["pytest-log1", "rm-block"] and not problems
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_damaged_binary_index_answers_empty(home: Path, env: dict[str, str], damage: str) -> None:
+    write_manifest(home, lesson("pytest-h9"))
+    run_hook("pre-tool-use", bash("ls"), env)  # builds the index
+    (shell_table,) = home.glob("hook-index/*/f-shell.bin")
+    data = shell_table.read_bytes()
+    shell_table.write_bytes(data[: len(data) // 2] if damage == "truncate" else bytes(range(256)) * 4)
+    run = run_hook("pre-tool-use", bash("pytest"), env)
+    assert (run.returncode, run.answer) == (0, {})

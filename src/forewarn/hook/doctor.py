@@ -241,7 +241,7 @@ def check_index(home: Path) -> Check:
         elapsed = (time.perf_counter() - start) * 1000.0
     except (OSError, ValueError) as err:
         return Check("index", FAIL, f"cannot build the hook index: {err}", {})
-    families = sorted(n[2:-5] for n in os.listdir(built or directory) if n.startswith("f-"))
+    families = sorted(n[2:].rsplit(".", 1)[0] for n in os.listdir(built or directory) if n.startswith("f-"))
     detail = f"families: {', '.join(families) or 'none'}"
     if not existed:
         detail += f" (built now in {elapsed:.0f} ms)"

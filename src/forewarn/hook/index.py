@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.json"
 INDEX_DIR_NAME = "hook-index"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: family tables and lesson details in marshal format
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "injectionBudgetBytes": 4096,
@@ -100,12 +100,22 @@ def index_dir_for(home: str, manifest_stat: os.stat_result) -> str:
 
 def family_file_name(family: str) -> str:
     safe = family.isascii() and all(c.isalnum() or c in "_.-" for c in family) and family[:1] != "."
-    return f"f-{family}.json" if safe and family else f"f-x{family.encode().hex()}.json"
+    return f"f-{family}.bin" if safe and family else f"f-x{family.encode().hex()}.bin"
 
 
 def read_json(path: str) -> Any:
     with open(path, "rb") as f:
         return fastjson.loads(f.read())
+
+
+def read_table(path: str) -> Any:
+    """An index file. `marshal` loads ten times faster than JSON, and the index directory is
+    keyed by the interpreter that built it; files are renamed into place whole, and anything
+    unreadable raises, which the pipeline turns into `{}`."""
+    import marshal
+
+    with open(path, "rb") as f:
+        return marshal.loads(f.read())
 
 
 class FamilyIndex:
@@ -160,7 +170,7 @@ class FamilyIndex:
 
     def lesson(self, position: int) -> dict[str, Any]:
         n = self.lessons[position]
-        detail = read_json(os.path.join(self.directory, "l", f"{n}.json"))
+        detail = read_table(os.path.join(self.directory, "l", f"{n}.bin"))
         if not isinstance(detail, dict):
             raise ValueError(f"lesson detail {n} is not an object")
         return detail
@@ -182,7 +192,7 @@ def load_family(
     path = os.path.join(directory, family_file_name(family))
     for attempt in (0, 1):
         try:
-            data = read_json(path)
+            data = read_table(path)
         except FileNotFoundError:
             if os.path.isdir(directory):
                 return None  # complete index without this family

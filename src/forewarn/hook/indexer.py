@@ -87,9 +87,9 @@ def build_index(home: str | os.PathLike[str]) -> str | None:
     try:
         _write(os.path.join(tmp, "config.json"), tables.config)
         for family, table in tables.families.items():
-            _write(os.path.join(tmp, family_file_name(family)), {"config": tables.config, **table})
+            _write_table(os.path.join(tmp, family_file_name(family)), {"config": tables.config, **table})
         for n, detail in enumerate(tables.details):
-            _write(os.path.join(tmp, "l", f"{n}.json"), detail)
+            _write_table(os.path.join(tmp, "l", f"{n}.bin"), detail)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -379,6 +379,29 @@ def _text(value: Any) -> str:
 def _write(path: str, data: Any) -> None:
     with open(path, "w", encoding="ascii") as f:
         f.write(json.dumps(data, ensure_ascii=True, separators=(",", ":")))
+
+
+def _write_table(path: str, data: Any) -> None:
+    """What the hot path reads (`index.read_table`): marshal, for this interpreter."""
+    import marshal
+
+    with open(path, "wb") as f:
+        f.write(marshal.dumps(_plain(data)))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-shaped data with subclasses (`re.RegexFlag` is an int) made plain: marshal refuses them."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
 
 
 def _remove_stale(root: str, keep: str) -> None:
