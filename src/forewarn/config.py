@@ -26,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from forewarn.analyze.score import Weights
 from forewarn.errors import ForewarnError
+from forewarn.fsutil import write_text_atomic
 from forewarn.lessons.model import SCHEMA_BASE, InjectionConfig, doc
 from forewarn.lessons.schema import SCHEMA_DIR, json_name, schema_for, to_json, validate
 
@@ -317,17 +316,7 @@ def _write(path: Path, raw: dict[str, Any]) -> None:
     doc_out = {"$schema": CONFIG_SCHEMA_URL, "type": CONFIG_TYPE, "version": 1, **raw}
     text = json.dumps(doc_out, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_text_atomic(path, text)
     except OSError as exc:
         raise ForewarnError(f"cannot write {path}: {exc.strerror}") from None
 

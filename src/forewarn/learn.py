@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from forewarn.analyze.findings import Finding
 from forewarn.analyze.redact import home_relative, redact
 from forewarn.analyze.score import load_weights
 from forewarn.errors import ForewarnError
+from forewarn.fsutil import write_text_atomic
 from forewarn.lessons.from_findings import lesson_from_finding
 from forewarn.lessons.model import Lesson
 from forewarn.lessons.ops import add_lessons
@@ -238,10 +238,7 @@ def retire(project: str, keys: Sequence[str]) -> None:
     except (OSError, ValueError):
         raise ForewarnError(f"{path} is damaged; fix or delete it to retire learnings") from None
     data[project] = sorted(set(data.get(project, [])) | set(keys))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def learn(

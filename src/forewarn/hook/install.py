@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from forewarn.errors import ForewarnError, RefusedError
+from forewarn.fsutil import write_text_atomic
 
 AGENTS = ("claude", "codex", "gemini")
 SCOPES = {
@@ -320,14 +321,5 @@ def _write_settings(path: Path, settings: dict[str, Any]) -> str | None:
         backup_path = path.with_name(path.name + ".forewarn.bak")
         shutil.copy2(path, backup_path)
         backup = str(backup_path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     return backup

@@ -176,17 +176,9 @@ def build_report(store: Store, *, days: int | None = 30, now: str | datetime | N
 
 def write_text(path: Path, text: str) -> None:
     """Replace `path` atomically: a reader never sees half a report."""
-    import os
-    import secrets
+    from forewarn.fsutil import write_text_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text_atomic(path, text)
 
 
 def dashboard_data(report: Report) -> dict[str, Any]:

@@ -8,10 +8,10 @@ error for an unknown name.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from forewarn.errors import ForewarnError
+from forewarn.plugins import discover
 from forewarn.readers.base import Reader, read_head
 
 # Built-ins, used when the package's entry points are not installed (running from a source tree).
@@ -22,31 +22,11 @@ _BUILTIN = {
 }
 
 
-def _load(spec: str) -> type[Reader]:
-    module_name, _, attr = spec.partition(":")
-    module = __import__(module_name, fromlist=[attr])
-    cls: type[Reader] = getattr(module, attr)
-    return cls
-
-
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Reader]:
     """Every available reader by agent name: built-ins first, then entry points (which may
     replace a built-in of the same name)."""
-    found: dict[str, Reader] = {}
-    for name, spec in _BUILTIN.items():
-        found[name] = _load(spec)()
-    for ep in entry_points(group="forewarn.readers"):
-        if ep.value in _BUILTIN.values():
-            continue
-        try:
-            cls = ep.load()
-            found[ep.name] = cls()
-        except Exception as exc:  # a broken plugin must not take forewarn down with it
-            import warnings
-
-            warnings.warn(f"forewarn: reader plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
-    return found
+    return {name: cls() for name, cls in discover("forewarn.readers", _BUILTIN).items()}
 
 
 def get_reader(name: str) -> Reader:

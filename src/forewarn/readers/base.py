@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from forewarn.model import Chunk
+import orjson
+
+from forewarn.model import Chunk, SessionInfo
 
 MAX_LINE = 8 * 1024 * 1024  # a longer line is skipped and counted: no real record is that large
 _SKIP_BLOCK = 1024 * 1024
@@ -50,6 +52,50 @@ def iter_lines(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterato
                 break
         yield pos, None
         pos += skipped
+
+
+def new_chunk(path: Path, agent: str, start: int, context: dict[str, Any] | None) -> Chunk:
+    """An empty chunk for a read of `path` from `start`, its session seeded with what an earlier
+    read stored (`context`: session_id, cwd, project)."""
+    context = context or {}
+    session = SessionInfo(
+        session_id=context.get("session_id"),
+        agent=agent,
+        cwd=context.get("cwd"),
+        project=context.get("project"),
+    )
+    return Chunk(path=str(path), session=session, end_offset=start)
+
+
+def iter_records(f: BinaryIO, start: int, chunk: Chunk,
+                 skip: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(offset, record) for each JSON-object line of `f` from `start`.
+
+    Keeps the chunk's accounts as it goes: every line counts in `lines`; over-long, corrupt and
+    non-object lines in `bad_lines`; `end_offset` is always the first byte not yet consumed.
+    `skip(line)` may return True for a line that needs no parsing (it has been handled cheaply
+    or is of no interest); such lines count in `lines_skipped`."""
+    loads = orjson.loads
+    for offset, line in iter_lines(f, start):
+        chunk.lines += 1
+        if line is None:
+            chunk.bad_lines += 1
+            chunk.end_offset = f.tell()
+            continue
+        chunk.end_offset = offset + len(line)
+        if skip is not None and skip(line):
+            chunk.lines_skipped += 1
+            continue
+        try:
+            rec = loads(line)
+        except orjson.JSONDecodeError:
+            if line.strip():
+                chunk.bad_lines += 1
+            continue
+        if not isinstance(rec, dict):
+            chunk.bad_lines += 1
+            continue
+        yield offset, rec
 
 
 class Reader(ABC):

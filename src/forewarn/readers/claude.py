@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from forewarn.model import (
     ERROR,
     INTERRUPTED,
@@ -36,14 +34,14 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import Reader, iter_lines
+from forewarn.readers.base import Reader, iter_records, new_chunk
+from forewarn.readers.toolfacts import lesson_blocks, trim_input
 
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
 REJECT_SAID = "the user said:\n"
 INTERRUPT_TEXT = "[Request interrupted by user"
 _EXIT_CODE = re.compile(r"^Exit code (-?\d+)")
 _TIMEOUT = re.compile(r"^Command timed out after|^Error: Command timed out|timed out after \d+")
-_MAX_INPUT_STR = 4000  # long string inputs (Write content, big edits) are clipped in the model
 _MAX_USER_TEXT = 4000
 
 # Line types that never carry tool calls, results or user turns: skipped without parsing.
@@ -74,18 +72,6 @@ def _text_of(content: Any) -> str:
     if content is None:
         return ""
     return str(content)
-
-
-def _trim_input(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        return {"value": value} if value is not None else {}
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if isinstance(item, str) and len(item) > _MAX_INPUT_STR:
-            out[key] = clip(item, 2000, 1000)
-        else:
-            out[key] = item
-    return out
 
 
 def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
@@ -125,19 +111,6 @@ def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None
     ):
         timed_out = True
     return status, is_error, exit_code, clip(text), len(text), interrupted, timed_out, note
-
-
-def _lesson_blocks(text: str) -> Iterator[str]:
-    start = 0
-    while True:
-        i = text.find("#lesson", start)
-        if i < 0:
-            return
-        j = text.find("#/lesson", i)
-        if j < 0:
-            return
-        yield text[i : j + len("#/lesson")]
-        start = j + 1
 
 
 class ClaudeReader(Reader):
@@ -182,44 +155,14 @@ class ClaudeReader(Reader):
         return None  # the cwd recorded in the transcript is authoritative; see read()
 
     def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
-        context = context or {}
-        session = SessionInfo(
-            session_id=context.get("session_id"),
-            agent=self.agent,
-            cwd=context.get("cwd"),
-            project=context.get("project"),
-        )
+        chunk = new_chunk(path, self.agent, start, context)
+        session = chunk.session
         subagent = path.name.startswith("agent-")
-        chunk = Chunk(path=str(path), session=session, end_offset=start)
         calls: dict[str, ToolCall] = {}
         orphans: dict[str, ToolResult] = {}
-        loads = orjson.loads
-        skip_type = _SKIP_TYPES.search
-        end = start
         with open(path, "rb") as f:  # an unreadable file raises OSError: the scan counts it as skipped
-            for offset, line in iter_lines(f, start):
-                chunk.lines += 1
-                end = offset + (len(line) if line is not None else 0)
-                if line is None:
-                    chunk.bad_lines += 1
-                    end = f.tell()
-                    continue
-                if skip_type(line, 0, 200):
-                    continue
-                if b'"tool_use"' not in line and b"#lesson" not in line and is_plain_assistant(line):
-                    chunk.lines_skipped += 1
-                    continue
-                try:
-                    rec = loads(line)
-                except orjson.JSONDecodeError:
-                    if line.strip():
-                        chunk.bad_lines += 1
-                    continue
-                if not isinstance(rec, dict):
-                    chunk.bad_lines += 1
-                    continue
+            for offset, rec in iter_records(f, start, chunk, _uninteresting):
                 self._record(rec, offset, session, chunk, calls, orphans, subagent)
-        chunk.end_offset = end
         for result in orphans.values():
             chunk.late_results.append(result)
         chunk.calls = sorted(calls.values(), key=lambda c: c.seq)
@@ -281,7 +224,7 @@ class ClaudeReader(Reader):
                     call = ToolCall(
                         call_id=call_id,
                         tool=str(block.get("name") or "?"),
-                        input=_trim_input(block.get("input")),
+                        input=trim_input(block.get("input")),
                         seq=offset,
                         timestamp=ts,
                         thread=thread,
@@ -294,7 +237,7 @@ class ClaudeReader(Reader):
                 elif btype == "text":
                     text = block.get("text")
                     if isinstance(text, str) and "#lesson" in text:
-                        for body in _lesson_blocks(text):
+                        for body in lesson_blocks(text):
                             chunk.turns.append(Turn(offset, "lesson_tag", body[:_MAX_USER_TEXT], ts, thread))
             return
         # user line
@@ -345,6 +288,14 @@ def _session_meta(rec: dict[str, Any], session: SessionInfo) -> None:
         session.version = rec["version"]
     if session.git_branch is None and isinstance(rec.get("gitBranch"), str):
         session.git_branch = rec["gitBranch"] or None
+
+
+def _uninteresting(line: bytes) -> bool:
+    """A line we need not parse: a record type that never carries calls, results or user words,
+    or an assistant line with neither a tool call nor a `#lesson` block."""
+    if _SKIP_TYPES.search(line, 0, 200):
+        return True
+    return b'"tool_use"' not in line and b"#lesson" not in line and is_plain_assistant(line)
 
 
 def is_plain_assistant(line: bytes) -> bool:

@@ -39,14 +39,13 @@ from forewarn.model import (
     OK,
     PENDING,
     Chunk,
-    SessionInfo,
     ToolCall,
     ToolResult,
     Turn,
     clip,
 )
 from forewarn.paths import codex_home
-from forewarn.readers.base import Reader, iter_lines, read_head
+from forewarn.readers.base import Reader, iter_records, new_chunk, read_head
 from forewarn.readers.codex_facts import argv_input, classify, function_input, output_text
 from forewarn.readers.toolfacts import (
     lesson_blocks,
@@ -159,51 +158,26 @@ class CodexReader(Reader):
         return None  # sessions of one CODEX_HOME span many projects: only the rollout's cwd tells
 
     def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
-        context = context or {}
-        session = SessionInfo(
-            session_id=context.get("session_id"),
-            agent=self.agent,
-            cwd=context.get("cwd"),
-            project=context.get("project"),
-        )
-        chunk = Chunk(path=str(path), session=session, end_offset=start)
+        chunk = new_chunk(path, self.agent, start, context)
+        session = chunk.session
         st = _State(chunk, start)
-        loads = orjson.loads
-        end = start
-        lines = bad = 0
+
+        def skip(line: bytes) -> bool:
+            how = _triage(line)
+            if how is _TURN_CONTEXT:
+                _turn_context(line, st)  # frequent and large (instructions): read three keys only
+                return True
+            return how is _SKIP
+
         try:
             with open(path, "rb") as f:
-                for offset, line in iter_lines(f, start):
-                    lines += 1
-                    if line is None:
-                        bad += 1
-                        end = f.tell()
-                        continue
-                    end = offset + len(line)
-                    how = _triage(line)
-                    if how is _SKIP:
-                        continue
-                    if how is _TURN_CONTEXT:
-                        _turn_context(line, st)  # frequent and large (instructions): read three keys only
-                        continue
-                    try:
-                        rec = loads(line)
-                    except orjson.JSONDecodeError:
-                        if line.strip():
-                            bad += 1
-                        continue
-                    if not isinstance(rec, dict):
-                        bad += 1
-                        continue
+                for offset, rec in iter_records(f, start, chunk, skip):
                     try:
                         self._record(rec, offset, st)
                     except (AttributeError, TypeError, ValueError, KeyError):
-                        bad += 1  # a well-formed line of an unexpected shape
+                        chunk.bad_lines += 1  # a well-formed line of an unexpected shape
         except OSError:
             pass  # unreadable, or gone mid-read: keep what was read, the rest comes next time
-        chunk.lines += lines
-        chunk.bad_lines += bad
-        chunk.end_offset = end
         chunk.calls = sorted(st.calls.values(), key=lambda c: c.seq)
         chunk.late_results = list(st.late.values())
         if session.session_id is None:

@@ -49,7 +49,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import gemini_dir
-from forewarn.readers.base import Reader, iter_lines, read_head
+from forewarn.readers.base import Reader, iter_records, new_chunk, read_head
 from forewarn.readers.toolfacts import lesson_blocks, parts_text, to_int, trim_input, user_text
 
 MAX_DOCUMENT = 256 * 1024 * 1024  # a whole-document file larger than this is not a session log
@@ -162,14 +162,8 @@ class GeminiReader(Reader):
         return None
 
     def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
-        context = context or {}
-        session = SessionInfo(
-            session_id=context.get("session_id"),
-            agent=self.agent,
-            cwd=context.get("cwd"),
-            project=context.get("project"),
-        )
-        chunk = Chunk(path=str(path), session=session, end_offset=start)
+        chunk = new_chunk(path, self.agent, start, context)
+        session = chunk.session
         st = _State(chunk)
         if path.name.endswith(".jsonl"):
             self._read_lines(path, start, st)
@@ -233,26 +227,9 @@ class GeminiReader(Reader):
 
     def _read_lines(self, path: Path, start: int, st: _State) -> None:
         chunk = st.chunk
-        end = start
-        loads = orjson.loads
         try:
             with open(path, "rb") as f:
-                for offset, line in iter_lines(f, start):
-                    chunk.lines += 1
-                    if line is None:
-                        chunk.bad_lines += 1
-                        end = f.tell()
-                        continue
-                    end = offset + len(line)
-                    try:
-                        rec = loads(line)
-                    except orjson.JSONDecodeError:
-                        if line.strip():
-                            chunk.bad_lines += 1
-                        continue
-                    if not isinstance(rec, dict):
-                        chunk.bad_lines += 1
-                        continue
+                for offset, rec in iter_records(f, start, chunk):
                     try:
                         self._line(rec, offset, st)
                     except (AttributeError, TypeError, ValueError, KeyError):
@@ -260,7 +237,6 @@ class GeminiReader(Reader):
         except OSError:
             pass  # unreadable, or gone mid-read: keep what was read
         self._flush_assistant(st)
-        chunk.end_offset = end
 
     def _line(self, rec: dict[str, Any], offset: int, st: _State) -> None:
         rtype = rec.get("type")

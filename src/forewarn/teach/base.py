@@ -22,10 +22,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from forewarn.errors import ForewarnError
+from forewarn.plugins import discover, load_spec
 from forewarn.teach.settings import TeacherSettings
 
 RETRY_AFTER_MAX = 30.0  # seconds: a longer Retry-After is not worth blocking a CLI for
@@ -119,9 +119,7 @@ NONE_NAMES = ("", "none", "off")
 
 
 def _load(spec: str) -> type[Teacher]:
-    module_name, _, attr = spec.partition(":")
-    module = __import__(module_name, fromlist=[attr])
-    cls: type[Teacher] = getattr(module, attr)
+    cls: type[Teacher] = load_spec(spec)
     return cls
 
 
@@ -129,17 +127,7 @@ def _load(spec: str) -> type[Teacher]:
 def registry() -> dict[str, str | type[Teacher]]:
     """Backend name -> class (entry points, loaded) or import spec (built-ins, loaded on use, so
     that choosing the webhook never imports the Anthropic SDK)."""
-    found: dict[str, str | type[Teacher]] = dict(_BUILTIN)
-    for ep in entry_points(group="forewarn.teachers"):
-        if ep.value in _BUILTIN.values():
-            continue
-        try:
-            found[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not take forewarn down with it
-            import warnings
-
-            warnings.warn(f"forewarn: teacher plugin {ep.name!r} failed to load: {exc}", stacklevel=2)
-    return found
+    return discover("forewarn.teachers", _BUILTIN, load_builtins=False)
 
 
 def backend_names() -> list[str]:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from forewarn.errors import ForewarnError, RefusedError
+from forewarn.plugins import discover, load_spec
 from forewarn.writers.base import ROUTES, Entry, Writer, drops_for, merge_section, suggest_route
 from forewarn.writers.section import WritePlan, apply, plan_update
 
@@ -50,9 +50,7 @@ _CURSOR = "forewarn.writers.agents:CursorWriter"  # its frontmatter serves any .
 
 
 def _load(spec: str) -> type[Writer]:
-    module_name, _, attr = spec.partition(":")
-    module = __import__(module_name, fromlist=[attr])
-    cls: type[Writer] = getattr(module, attr)
+    cls: type[Writer] = load_spec(spec)
     return cls
 
 
@@ -60,19 +58,7 @@ def _load(spec: str) -> type[Writer]:
 def registry() -> dict[str, type[Writer]]:
     """Every available writer class by agent name: built-ins first, then entry points (which may
     replace a built-in of the same name)."""
-    found = {name: _load(spec) for name, spec in _BUILTIN.items()}
-    for ep in entry_points(group="forewarn.writers"):
-        if ep.value in _BUILTIN.values():
-            continue
-        try:
-            found[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not take forewarn down with it
-            import warnings
-
-            warnings.warn(
-                f"forewarn: writer plugin {ep.name!r} failed to load: {exc}", stacklevel=2
-            )
-    return found
+    return discover("forewarn.writers", _BUILTIN)
 
 
 def get_writer(name: str, config_dir: str | os.PathLike[str] | None = None) -> Writer:
