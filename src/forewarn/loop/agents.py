@@ -16,13 +16,13 @@ in, out of quota…), which the loop stops on rather than teaching a rule about 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from forewarn.errors import ForewarnError
 from forewarn.loop.proc import ProcResult
+from forewarn.teach.agent_cli import last_json_object
 
 FINAL_MAX = 2_000  # characters of the agent's final message kept
 
@@ -31,20 +31,6 @@ FINAL_MAX = 2_000  # characters of the agent's final message kept
 class AgentOutcome:
     ok: bool
     message: str  # the agent's final message, or what went wrong
-
-
-def _last_json(stdout: str) -> dict[str, Any] | None:
-    text = stdout.strip()
-    for candidate in (text, *reversed(text.splitlines())):
-        candidate = candidate.strip()
-        if candidate.startswith("{"):
-            try:
-                value = json.loads(candidate)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                return value
-    return None
 
 
 def _claude_argv(prompt: str, extra: Sequence[str]) -> list[str]:
@@ -83,7 +69,7 @@ class AgentAdapter:
             return AgentOutcome(True, f"{self.program} did not finish within {result.seconds:g}s")
         ok, message = True, result.stdout.strip()
         if self.final is not None:
-            data = _last_json(result.stdout)
+            data = last_json_object(result.stdout)
             if data is not None:
                 ok, message = self.final(data)
         if result.exit_code != 0:

@@ -62,7 +62,7 @@ class AgentCliTeacher(Teacher):
         return text
 
 
-def _json_object(stdout: str) -> dict[str, Any] | None:
+def last_json_object(stdout: str) -> dict[str, Any] | None:
     """The JSON object a CLI printed (the last line that is one, since some print notices first)."""
     text = stdout.strip()
     candidates = [text, *reversed(text.splitlines())]
@@ -88,7 +88,7 @@ class ClaudeCliTeacher(AgentCliTeacher):
         return [self.program, "-p", prompt, "--output-format", "json"]
 
     def parse(self, stdout: str) -> str:
-        data = _json_object(stdout)
+        data = last_json_object(stdout)
         if data is None:
             return stdout
         if data.get("is_error"):
@@ -121,7 +121,7 @@ class GeminiCliTeacher(AgentCliTeacher):
         return [self.program, "-p", prompt, "--output-format", "json"]
 
     def parse(self, stdout: str) -> str:
-        data = _json_object(stdout)
+        data = last_json_object(stdout)
         if data is None:
             return stdout
         if data.get("error"):
