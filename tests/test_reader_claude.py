@@ -150,3 +150,29 @@ def test_odd_but_valid_records_never_crash(tmp_path: Path, lines: list[str]) -> 
     path = tmp_path / "odd.jsonl"
     path.write_text("\n".join(lines) + "\n")
     read(path)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=400).map(lambda b: b.replace(b"\r", b"\n")), st.integers(1, 40), st.integers(1, 64),
+       st.integers(0, 20))
+def test_block_line_reader_matches_a_reference(data: bytes, max_line: int, block: int, start_at: int) -> None:
+    """iter_lines cuts lines out of blocks; whatever the block size it must give exactly what a
+    naive line splitter gives: complete lines only, over-long ones as None, offsets exact."""
+    import io
+
+    from forewarn.readers import base
+
+    start = min(start_at, len(data))
+    expected = []
+    pos = start
+    while (j := data.find(b"\n", pos)) >= 0:
+        line = data[pos : j + 1]
+        expected.append((pos, line if len(line) - 1 <= max_line else None))
+        pos = j + 1
+    old = base._BLOCK
+    base._BLOCK = block
+    try:
+        got = list(base.iter_lines(io.BytesIO(data), start, max_line))
+    finally:
+        base._BLOCK = old
+    assert got == expected

@@ -400,7 +400,7 @@ def _path(program: str, words: list[str], text: str = "") -> tuple[str, ...]:
             return (program, words[1])
         return (program, _base(script)) if script else (program,)
     for w in words[1:]:
-        if len(path) >= 4 or w.startswith("-") or not re.fullmatch(r"[A-Za-z][\w:.-]{0,40}", w) or "." in w:
+        if len(path) >= 4 or w.startswith("-") or not _SUBCOMMAND_WORD.fullmatch(w) or "." in w:
             break
         if f'"{w}"' in text or f"'{w}'" in text:
             break  # a quoted word is a value, not a subcommand
@@ -408,6 +408,7 @@ def _path(program: str, words: list[str], text: str = "") -> tuple[str, ...]:
     return tuple(path)
 
 
+@lru_cache(maxsize=16384)
 def _stem(word: str) -> str:
     w = word.lower().replace(":", "_").replace("-", "_")
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
@@ -432,13 +433,18 @@ def _word_set(words: tuple[str, ...] | list[str]) -> set[str]:
     return out
 
 
-def _word_parts(w: str) -> set[str]:
+_PART_SEPARATORS = re.compile(r"[:_\-/]")
+_SUBCOMMAND_WORD = re.compile(r"[A-Za-z][\w:.-]{0,40}")
+
+
+@lru_cache(maxsize=16384)
+def _word_parts(w: str) -> frozenset[str]:
     out: set[str] = set()
     if w:
-        for part in re.split(r"[:_\-/]", w) if not _PATHISH.search(w) else [_base(w)]:
+        for part in _PART_SEPARATORS.split(w) if not _PATHISH.search(w) else [_base(w)]:
             if part:
                 out.add(_stem(part))
-    return out
+    return frozenset(out)
 
 
 def _base(word: str) -> str:
