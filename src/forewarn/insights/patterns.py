@@ -255,8 +255,14 @@ def _insight(dimension: str, g: Group, baseline: float, failed_here: Sequence[Ev
         c = clusters[top]
         what = c.example_error or top
         text += f"; {_pct(share)} of them are {c.kind.replace('_', ' ')}: {what}"
-        if c.usual_fix and c.kind not in NO_FIX_KINDS:
-            text += f" — usually fixed with `{_one_line(c.usual_fix, 80)}`"
+        # the fix seen for THIS group's failures of that pattern: the cluster's overall fix may
+        # come from another project altogether
+        fixes = Counter(e.fix_input for e in failed_here if label[signature_of(e)] == top
+                        and e.fix_input and e.fix_input != e.input_text)
+        if fixes and c.kind not in NO_FIX_KINDS:
+            fix, seen = fixes.most_common(1)[0]
+            if seen >= 2:
+                text += f" — usually fixed with `{_one_line(fix, 80)}`"
     elif not higher:
         text = (f"{subject} fail less often than average: {_pct(g.failure_rate)} of {g.calls} vs "
                 f"{_pct(baseline)} (95% CI {_pct(lo)}–{_pct(hi)})")
