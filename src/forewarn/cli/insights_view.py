@@ -48,6 +48,9 @@ def print_stats(out: Any, stats: Stats) -> None:
                   f"{o.n} outcomes in {stats.sessions} sessions; {o.failures} failures.")
         if len(stats.agents) > 1 or "api" in stats.agents:
             out.print("By agent: " + ", ".join(f"{a} {n}" for a, n in stats.agents.items()))
+    if o.n < stats.min_samples:
+        out.print(f"[yellow]Only {o.n} outcome{'s' if o.n != 1 else ''} in this window (fewer than "
+                  f"{stats.min_samples}): widen it with --days N or --all.[/]")
     w = stats.waste
     out.print(f"Wasted: {human_bytes(w.wasted_bytes)} in failed calls and repeats ({w.loops} error loops, "
               f"{w.repeats} repeats) + {human_bytes(w.refetch_bytes)} in {w.refetch_calls} identical re-fetches "
