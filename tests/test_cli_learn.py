@@ -165,3 +165,19 @@ def test_learn_apply_stores_hook_lessons_that_reach_the_manifest(tmp_path: Path,
 
     pattern = re.compile(python3[0]["commandRegexSources"][0]["source"])
     assert pattern.search("python3 -m pytest -q") and not pattern.search("uv run pytest -q")
+
+
+def test_a_flaky_command_goes_to_agent_memory_not_the_team_file(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    config = tmp_path / ".claude"
+    for n in (1, 2):
+        t = Transcript(cwd=str(project), session_id=f"f-{n}")
+        t.bash(f"x{n}", "dbtool sync --all", "Error: database is locked", code=1)
+        t.bash(f"y{n}", "dbtool sync --all", "synced 12 rows")
+        t.write(config / "projects" / slug(str(project)) / f"f-{n}.jsonl")
+    code, _ = run("learn", "--project", str(project), "--claude-dir", str(config), "--apply")
+    assert code == 0
+    memory = config / "projects" / slug(str(project)) / "memory" / "MEMORY.md"
+    assert "`dbtool sync --all` fails intermittently" in memory.read_text()
+    assert not (project / "CLAUDE.md").exists() or "dbtool" not in (project / "CLAUDE.md").read_text()

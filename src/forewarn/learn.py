@@ -153,7 +153,9 @@ def render(f: Finding, project: str) -> str:
     right = _rel(f.right, project)
     why = _rel(f.reason, project)
     cat = f.category
-    if cat == "environment" and " -> " in f.subject and right:
+    if f.retried:
+        text = f"`{wrong}` fails intermittently ({why}); running it again worked"
+    elif cat == "environment" and " -> " in f.subject and right:
         bad, good = f.subject.split(" -> ", 1)
         text = f"Run things through `{good}` (e.g. `{right}`), not `{bad}` (e.g. `{wrong}`): {why}"
     elif cat == "environment" and right and right != wrong:
@@ -204,8 +206,8 @@ def entries_for(findings: Sequence[Finding], project: str) -> list[Entry]:
         if not is_actionable(f):
             continue
         text = render(f, project)
-        out.append(Entry(category=f.category, key=_key(f.signature), text=text,
-                         route=suggest_route(f.kind, text, fix_known=f.fix_confirmed)))
+        route = "volatile" if f.retried else suggest_route(f.kind, text, fix_known=f.fix_confirmed)
+        out.append(Entry(category=f.category, key=_key(f.signature), text=text, route=route))
         if len(out) >= MAX_ENTRIES:
             break
     return out

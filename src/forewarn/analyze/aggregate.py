@@ -103,6 +103,7 @@ def aggregate(failures: Iterable[Failure], weights: Weights | None = None) -> li
             projects=len(projects),
             project_paths=projects,
             fix_confirmed=bool(fixes) and reason != "retry",
+            retried=reason == "retry",
             user_corrected=bool(user_texts),
             hang=kind == "timeout_or_hang",
             data_loss=False,
@@ -125,7 +126,10 @@ def aggregate(failures: Iterable[Failure], weights: Weights | None = None) -> li
 
 def is_actionable(f: Finding) -> bool:
     """Worth telling an agent: a specific correction or a specific, recurring fact. One-off
-    progress (a test failing while code is written) and identical retries are not."""
+    progress (a test failing while code is written) is not; an identical retry that worked is,
+    once it recurs (the command is flaky: agent memory, not project documentation)."""
+    if f.retried:
+        return f.occurrences >= 2 and f.sessions >= 2 and f.kind != "build_or_test_failure"
     if f.kind in ("user_rejected", "user_interrupt"):
         return f.occurrences >= 2 or f.user_corrected
     if f.kind == "too_large":

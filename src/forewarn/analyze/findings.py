@@ -102,6 +102,7 @@ class Finding:
     projects: int = 0
     project_paths: list[str] = field(default_factory=list)
     fix_confirmed: bool = False
+    retried: bool = False  # most fixes were the very same call run again: a flaky command
     user_corrected: bool = False
     hang: bool = False
     data_loss: bool = False
