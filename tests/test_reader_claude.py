@@ -176,3 +176,12 @@ def test_block_line_reader_matches_a_reference(data: bytes, max_line: int, block
     finally:
         base._BLOCK = old
     assert got == expected
+
+
+def test_a_result_whose_payload_nests_an_assistant_message_is_not_skipped(tmp_path: Path) -> None:
+    t = Transcript()
+    t.use("t1", "Task", {"prompt": "look around"})
+    t.result("t1", "subagent failed", error=True,
+             sibling={"messages": [{"role": "assistant", "content": [{"type": "text", "text": "hi"}]}]})
+    (call,) = read(t.write(tmp_path / "s.jsonl")).calls
+    assert call.status == ERROR and call.output == "subagent failed"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from forewarn.analyze.detect import judge
 from forewarn.analyze.findings import Failure
@@ -28,7 +29,7 @@ from forewarn.errors import ForewarnError
 from forewarn.model import Chunk, ToolCall, clip
 from forewarn.readers import reader_for, registry
 from forewarn.readers.base import Reader
-from forewarn.store import FileState, Store
+from forewarn.store import FileState, Store, call_rows
 
 _HEAD_BYTES = 512
 _SESSION_SUFFIXES = (".jsonl", ".json")
@@ -127,6 +128,7 @@ class _Result:
     chunk: Chunk
     verdicts: list[tuple[bool, str]]
     failures: list[Failure]
+    call_rows: list[tuple[Any, ...]]  # made before the transaction, which then only inserts
 
 
 _BATCH = 16  # files per transaction when recording fresh files…
@@ -195,7 +197,8 @@ def _analyze_fresh(job: _Job) -> _Result:
     calls, failed, kinds, turns = _in_memory(chunk, verdicts)  # type: ignore[arg-type]
     failures = analyze_session(file=str(job.path), agent=job.reader.agent, session_id=chunk.session.session_id,
                                project=chunk.session.project, calls=calls, failed=failed, kinds=kinds, turns=turns)
-    return _Result(chunk, verdicts, failures)  # type: ignore[arg-type]
+    rows = call_rows(str(job.path), chunk.session.session_id, chunk.calls, verdicts)  # type: ignore[arg-type]
+    return _Result(chunk, verdicts, failures, rows)  # type: ignore[arg-type]
 
 
 def _cpu_count() -> int:
@@ -242,9 +245,10 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
     if parallel:
         import multiprocessing
 
-        global _WORKER_DB
-        _WORKER_DB = str(store.path)
-        with multiprocessing.get_context("fork").Pool(min(workers, len(batches))) as pool:
+        global _WORKER_DB, _WRITE_LOCK
+        context = multiprocessing.get_context("fork")
+        _WORKER_DB, _WRITE_LOCK = str(store.path), context.Lock()
+        with context.Pool(min(workers, len(batches))) as pool:
             for batch, delta in zip(batches, pool.imap(_worker_batch, [(b, now) for b in batches]), strict=True):
                 _merge(report, delta)
                 for job in batch:
@@ -257,19 +261,33 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
 
 
 _WORKER_DB: str | None = None  # set before forking: the database workers open for themselves
+# Also set before forking: taken by a worker around its transaction. SQLite alone would make the
+# other worker poll for the write lock, sleeping 1, 2, 5, 10… ms between tries; this lock hands
+# over the moment the transaction ends. (Other processes are still kept out by SQLite's lock.)
+_WRITE_LOCK: Any = None
+_LOCK_PATIENCE = 60.0  # seconds; past that, go ahead and leave the waiting to SQLite
+# A worker copies the WAL into the database itself every few commits, once the lock is handed
+# on: inside a commit (SQLite's default) the copy would keep the other worker waiting.
+_CHECKPOINT_EVERY = 3
 _worker_store: Store | None = None
+_worker_commits = 0
 
 
 def _worker_batch(args: tuple[list[_Job], str]) -> ScanReport:
-    global _worker_store
+    global _worker_store, _worker_commits
     if _worker_store is None:
         assert _WORKER_DB is not None
         _worker_store = Store.open(Path(_WORKER_DB))
+        _worker_store.manual_checkpoints()
     batch, now = args
-    return _process_batch(_worker_store, batch, now)
+    delta = _process_batch(_worker_store, batch, now, _WRITE_LOCK)
+    _worker_commits += 1
+    if _worker_commits % _CHECKPOINT_EVERY == 0:
+        _worker_store.checkpoint()
+    return delta
 
 
-def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
+def _process_batch(store: Store, batch: list[_Job], now: str, lock: Any = None) -> ScanReport:
     """Analyse each file of the batch, then record them all in one transaction."""
     delta = ScanReport()
     done: list[tuple[_Job, _Result]] = []
@@ -279,6 +297,16 @@ def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
         except OSError as exc:
             delta.files_skipped += 1
             delta.errors.append((str(job.path), exc.strerror or str(exc)))
+    locked = lock is not None and lock.acquire(timeout=_LOCK_PATIENCE)
+    try:
+        _record_batch(store, done, now, delta)
+    finally:
+        if locked:
+            lock.release()
+    return delta
+
+
+def _record_batch(store: Store, done: list[tuple[_Job, _Result]], now: str, delta: ScanReport) -> None:
     store.begin()
     try:
         for job, result in done:
@@ -290,7 +318,7 @@ def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
                 delta.files_restarted += 1
             chunk = result.chunk
             store.record_file(key, job.reader.agent, job.size, job.mtime_ns, job.head, chunk, now)
-            store.add_calls(key, chunk.session.session_id, chunk.calls, result.verdicts)
+            store.add_call_rows(result.call_rows)
             store.add_turns(key, chunk.turns)
             store.replace_failures(key, result.failures)
             _count(delta, key, chunk, 0, result.verdicts, result.failures)
@@ -298,7 +326,6 @@ def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
     except BaseException:
         store.rollback()
         raise
-    return delta
 
 
 def _merge(report: ScanReport, delta: ScanReport) -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from forewarn.analyze import shell
+from forewarn.analyze import casefold, shell
+from forewarn.analyze.casefold import lowered
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
 
 
@@ -103,16 +104,23 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
 def _lowered(rules: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, re.Pattern[str]]]:
     """The same rules matched against lowercased text: case-insensitive alternations are several
     times slower in `re`, and classify runs on every failure."""
-    out = []
-    for kind, pattern in rules:
-        # lowercase the literal text only: escapes such as \S or \B keep their meaning
-        source = re.sub(r"\\.|[^\\]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
-                        pattern.pattern)
-        out.append((kind, re.compile(source, pattern.flags & ~re.IGNORECASE)))
-    return out
+    return [(kind, lowered(pattern)) for kind, pattern in rules]
 
 
 _KIND_RULES_LOWER = _lowered(_KIND_RULES)
+# For the slowest rules (by position), substrings one of which every match of the lowered rule
+# contains: when none is in the text the rule cannot match, and its search is skipped.
+# (tests/test_scan_shortcuts.py checks every alternative of these rules against its hints.)
+_KIND_HINTS: dict[int, tuple[str, ...]] = {
+    5: ("not found", "not recognized as", "no such command", "which: no ", "unknown command: ", "exit code 127"),
+    7: ("denied", "eacces", "eperm", "not permitted", "a terminal is required", "a password is required",
+        "could not read username", "authentication failed", "host key verification failed", "requires root",
+        "must be run as root", "unauthori", "forbidden", "403", "is not allowed", "sandbox", "dubious ownership",
+        "safe.directory"),
+}
+_KIND_CHECKS = [(kind, pattern, _KIND_HINTS.get(i)) for i, (kind, pattern) in enumerate(_KIND_RULES_LOWER)]
+_USAGE_ERROR_LOW = lowered(_USAGE_ERROR)
+_ERROR_LINE_LOW = lowered(_ERROR_LINE)
 _BUILD_TEST = re.compile(
     r"^(?:pytest|py\.test|tox|nox|unittest|jest|vitest|mocha|ava|karma|playwright|cypress|go test|go build|go vet|"
     r"cargo (?:test|build|check|clippy|run)|make|cmake|ninja|gradle|gradlew|mvn|tsc|eslint|ruff|flake8|mypy|"
@@ -133,10 +141,14 @@ _HIDDEN_FAILURE = re.compile(
     r"^\S+: (?:unrecognized|invalid|illegal) option",
     _M,
 )
+# Every alternative of _HIDDEN_FAILURE contains one of these: most outputs are passed on after a
+# few substring tests, without the (slower) search.
+_HIDDEN_FAILURE_HINTS = ("rror", "RROR", "atal", "ATAL", "sudo: ", "command not found", "Traceback", " option")
 _PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
 # argparse names the program `-` or `-c` only when the parser lives in a script given inline.
 _OWN_PARSER = re.compile(r"\busage: -c? \[")
 _CANCELLED_SIBLING = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
+_CANCELLED_SIBLING_LOW = lowered(_CANCELLED_SIBLING)
 _HIDDEN_MAX_LINES = 40
 # Programs whose exit 1 is an answer (no match, differs, false) and whose exit 2 is an error.
 _ANSWERING = {"grep", "rg", "egrep", "fgrep", "ag", "diff", "cmp", "test", "[", "[["}
@@ -164,17 +176,17 @@ def classify(call: ToolCall, text: str | None = None) -> str:
         return "permission_denied"  # a credential prompt that "timed out" is still about credentials
     if call.timed_out:
         return "timeout_or_hang"
-    if _CANCELLED_SIBLING.search(head[:300]):
+    if casefold.found(_CANCELLED_SIBLING, _CANCELLED_SIBLING_LOW, head[:300]):
         return "other"
     if call.exit_code == 127:
         return "command_not_found"
     if call.exit_code in (124, 137) and call.family == "shell":
         return "timeout_or_hang"
-    if _USAGE_FIRST.match(text) or _USAGE_ERROR.search(text[:_USAGE_LEAD]):
+    if _USAGE_FIRST.match(text) or casefold.found(_USAGE_ERROR, _USAGE_ERROR_LOW, text[:_USAGE_LEAD]):
         return "wrong_cli_usage"
     focus = _focus(text).lower()
-    for kind, pattern in _KIND_RULES_LOWER:
-        if pattern.search(focus):
+    for kind, pattern, hints in _KIND_CHECKS:
+        if (hints is None or any(h in focus for h in hints)) and pattern.search(focus):
             if kind == "too_large" and call.family == "shell" and not _PERSISTED_TOO_LARGE.search(head):
                 continue  # "too large" in a build log is about the build, not the tool output
             # a shell's "did not match" is data, unless the shell was applying a patch
@@ -195,7 +207,11 @@ def _focus(text: str) -> str:
     """The part of an output that tells what went wrong: its start and its error lines."""
     if len(text) <= _FOCUS_HEAD:
         return text
-    lines = _ERROR_LINE.findall(text, _FOCUS_HEAD, _FOCUS_SCAN)
+    low = casefold.folded(text)
+    if low is None:
+        lines = _ERROR_LINE.findall(text, _FOCUS_HEAD, _FOCUS_SCAN)
+    else:
+        lines = [text[m.start():m.end()] for m in _ERROR_LINE_LOW.finditer(low, _FOCUS_HEAD, _FOCUS_SCAN)]
     return text[:_FOCUS_HEAD] + "\n" + "\n".join(lines[:20])
 
 
@@ -238,7 +254,7 @@ def _benign_exit(call: ToolCall) -> bool:
     text = call.output
     if code is not None and code >= 124:
         return False  # not found, killed, timed out: never a probe's answer
-    if _CANCELLED_SIBLING.search(text[:300]):
+    if casefold.found(_CANCELLED_SIBLING, _CANCELLED_SIBLING_LOW, text[:300]):
         return False  # never ran: not an answer to anything
     if _OWN_PARSER.search(text[:3000]):
         return True  # an inline script trying out its own argument parser: the error is the finding
@@ -272,7 +288,7 @@ def _hidden_failure(call: ToolCall) -> bool:
         return False  # a long output that merely contains an error line is a log, not a verdict
     if text.count("\n") >= _HIDDEN_MAX_LINES:
         return False
-    if not _HIDDEN_FAILURE.search(text):
+    if not any(hint in text for hint in _HIDDEN_FAILURE_HINTS) or not _HIDDEN_FAILURE.search(text):
         return False
     # only now look at the command (parsing it is the expensive part)
     cmd = command_of(call)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from forewarn.analyze import shell
@@ -50,6 +50,10 @@ _INTERPRETERS = re.compile(r"(?:python|pypy)[0-9.]*|py|node|deno|bun|ruby|perl|p
 _HIDING_FILTERS = {"grep", "rg", "egrep", "fgrep", "ag", "head", "awk", "sed", "cut", "jq", "wc", "sort", "uniq"}
 _DRY_RUN = {"--dry-run", "--dryrun", "--dry_run", "--what-if", "--just-print", "--recon", "--simulate"}
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
+# The characters that decide how a line splits (`_pipelines`), and those that end or escape
+# inside a double-quoted string: everything else is copied as it is.
+_SPECIAL = re.compile(r"['\"\\\n;&|]")
+_DOUBLE_QUOTED_STOP = re.compile(r'["\\]')
 _REDIRECT_TARGET = re.compile(r"(?<![0-9&<])>>?\s*(['\"]?)([^\s'\";|&>]+)\1")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{3,}")
 # Words every script has: they say nothing about what a script does.
@@ -67,6 +71,8 @@ _HELP_FLAGS = {"--help", "-h", "-help", "--usage", "--version", "-V", "help"}
 _POWERSHELL = re.compile(r"^(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*?-(?:Command|c)\s+(.*)$", re.I | re.S)
 _CMD_C = re.compile(r"^cmd(?:\.exe)?\s+/[cCkK]\s+(.*)$", re.S)
 _TAG = re.compile(r"[:@][\w.+-]*$")
+_VERSION_SUFFIX = re.compile(r"[0-9.]+$")
+_PYTHON = re.compile(r"(?:python|pypy)[0-9.]*|py")
 _PATHISH = re.compile(r"[/~]|\.\w{1,6}$")
 
 
@@ -84,14 +90,21 @@ class Step:
     writes: str = ""  # the file its output was redirected (or tee'd) into
     patterns: tuple[str, ...] = ()  # what its output was grepped for
 
-    @property
-    def looks(self) -> bool:
-        """The step only looks at something (a viewer, a probe, a status/list/log subcommand,
-        a dry run) and writes nothing."""
-        if self.writes:
-            return False
-        return self.program in _LOOKERS or any(w in _LOOKING_STEMS for w in self.path[1:]) or self.is_help \
-            or any(w in _DRY_RUN for w in self.words[1:]) or (self.program == "make" and "-n" in self.words[1:])
+    # Derived once here, since pairing asks for them for every candidate it looks at:
+    # `is_help`: a help or version lookup (`x --help`, `man x`);
+    is_help: bool = field(init=False, repr=False, compare=False)
+    # `looks`: the step only looks at something (a viewer, a probe, a status/list/log
+    # subcommand, a dry run) and writes nothing.
+    looks: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        words, program = self.words, self.program
+        is_help = any(w in _HELP_FLAGS for w in words[1:4]) or program in {"man", "tldr", "apropos"}
+        looks = not self.writes and (
+            program in _LOOKERS or any(w in _LOOKING_STEMS for w in self.path[1:]) or is_help
+            or any(w in _DRY_RUN for w in words[1:]) or (program == "make" and "-n" in words[1:]))
+        object.__setattr__(self, "is_help", is_help)
+        object.__setattr__(self, "looks", looks)
 
     @property
     def code(self) -> str:
@@ -104,10 +117,6 @@ class Step:
     def inline(self) -> bool:
         """An interpreter running code given on the line (`python3 - <<PY`, `node -e`)."""
         return len(self.path) > 1 and self.path[1] in {"-", "-c", "-e"} and bool(_INTERPRETERS.fullmatch(self.program))
-
-    @property
-    def is_help(self) -> bool:
-        return any(w in _HELP_FLAGS for w in self.words[1:4]) or self.program in {"man", "tldr", "apropos"}
 
     @property
     def hidden(self) -> bool:
@@ -165,7 +174,7 @@ def steps(command: str) -> tuple[Step, ...]:
             continue
         # `… | xargs cmd` acts through cmd (unless cmd only looks, `find | xargs grep`)
         xargs = [i for i, seg in enumerate(pipeline)
-                 if i and seg.split()[:1] == ["xargs"] and progs[i] not in _LOOKERS]
+                 if i and seg.startswith("xargs") and seg.split()[:1] == ["xargs"] and progs[i] not in _LOOKERS]
         main = xargs[-1] if xargs else \
             next((i for i, p in enumerate(progs) if p not in _LOOKERS and p not in _SETUP), None)
         if main is None:
@@ -174,7 +183,7 @@ def steps(command: str) -> tuple[Step, ...]:
             continue
         if _ARRAY_ASSIGN.match(pipeline[main]):
             continue  # `cmd=(prog args…)` stores a command; it runs where `"${cmd[@]}"` is used
-        words = _inner_words(_HEREDOC.sub(" ", pipeline[main]))
+        words = _inner_words(_without_heredoc(pipeline[main]))
         if not words:
             continue
         program = _program_name(words[0])
@@ -182,7 +191,7 @@ def steps(command: str) -> tuple[Step, ...]:
             continue
         target = ""
         for seg in pipeline[main:]:
-            m = _REDIRECT_TARGET.search(_HEREDOC.sub(" ", seg))
+            m = _REDIRECT_TARGET.search(_without_heredoc(seg)) if ">" in seg else None
             if m and not m.group(2).startswith("/dev/"):
                 target = m.group(2)
         if progs[-1] == "tee":
@@ -196,18 +205,23 @@ def steps(command: str) -> tuple[Step, ...]:
     return tuple(out)
 
 
+def _without_heredoc(segment: str) -> str:
+    return _HEREDOC.sub(" ", segment) if "<<" in segment else segment
+
+
+@lru_cache(maxsize=8192)  # the same segments (`cd x`, `git status`) come back in many lines
 def _program(segment: str) -> str:
-    ws = shell.program_words(_HEREDOC.sub(" ", segment))
+    ws = shell.program_words(_without_heredoc(segment))
     return _program_name(ws[0]) if ws else ""
 
 
 def _program_name(word: str) -> str:
-    m = _VARIABLE.match(word.strip('"'))
+    m = _VARIABLE.match(word.strip('"')) if "$" in word else None
     if m:
         return "$" + m.group(1)  # `$cmd`, `"${cmd[@]}"`: the same stored command
     program = word.rsplit("/", 1)[-1]
     if _INTERPRETERS.fullmatch(program):
-        program = re.sub(r"[0-9.]+$", "", program)  # python3.12 ≈ python
+        program = _VERSION_SUFFIX.sub("", program)  # python3.12 ≈ python
     return program
 
 
@@ -310,12 +324,19 @@ def directories_differ(a: Step, b: Step) -> bool:
 
 def _pipelines(command: str) -> list[tuple[list[str], str]]:
     """Split on `&&`, `||`, `;` and newlines into pipelines, each split on `|` (quotes respected);
-    a here-document's lines go with the pipeline that reads them, as its body."""
+    a here-document's lines go with the pipeline that reads them, as its body.
+
+    Runs of ordinary characters (and quoted strings) are copied as one slice: only the characters
+    in `_SPECIAL` decide anything. `last` is the last piece appended to `buf` as the character
+    loop would have appended it (one character, or an escape pair outside quotes), because the
+    `&` and `|` rules look at it."""
     pipelines: list[list[str]] = [[]]
     bodies: list[str] = [""]
     buf: list[str] = []
-    quote = ""
+    last = ""
     i, n = 0, len(command)
+    special = _SPECIAL.search
+    in_double = _DOUBLE_QUOTED_STOP.search
 
     def flush(new_pipeline: bool) -> None:
         seg = "".join(buf).strip()
@@ -327,48 +348,77 @@ def _pipelines(command: str) -> list[tuple[list[str], str]]:
             bodies.append("")
 
     while i < n:
+        m = special(command, i)
+        if m is None:
+            buf.append(command[i:])
+            break
+        j = m.start()
+        if j > i:
+            buf.append(command[i:j])
+            last = command[j - 1]
+            i = j
         ch = command[i]
-        if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = ""
-            elif ch == "\\" and quote == '"' and i + 1 < n:
-                buf.append(command[i + 1])
+        if ch == "'":
+            k = command.find("'", i + 1)
+            end = n if k < 0 else k + 1
+            buf.append(command[i:end])
+            last = command[end - 1]
+            i = end
+        elif ch == '"':
+            k = i + 1
+            while True:
+                q = in_double(command, k)
+                if q is None:
+                    k = n
+                    break
+                k = q.start()
+                if command[k] == '"':
+                    k += 1
+                    break
+                k += 2  # a backslash keeps the next character, whatever it is
+                if k >= n:
+                    k = n
+                    break
+            buf.append(command[i:k])
+            last = command[k - 1]
+            i = k
+        elif ch == "\\":
+            if i + 1 < n:
+                last = command[i : i + 2]
+                i += 2
+            else:
+                last = ch
                 i += 1
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
-        elif ch == "\\" and i + 1 < n:
-            buf.append(ch + command[i + 1])
-            i += 1
+            buf.append(last)
         elif ch == "\n" and _HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
             # the here-document runs to its terminator line; it belongs to this pipeline
-            m = _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))
-            assert m is not None
-            end = re.search(r"^\s*" + re.escape(m.group(2)) + r"\s*$", command[i + 1:], re.M)
-            stop = i + 1 + end.start() if end else n
+            hd = _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))
+            assert hd is not None
+            end_match = re.search(r"^\s*" + re.escape(hd.group(2)) + r"\s*$", command[i + 1:], re.M)
+            stop = i + 1 + end_match.start() if end_match else n
             bodies[-1] = command[i + 1:stop]
-            i = i + 1 + end.end() if end else n
+            i = i + 1 + end_match.end() if end_match else n
             flush(True)
-            continue
-        elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
+        elif ch in ";\n" or (i + 1 < n and command[i + 1] == ch):  # `;`, a newline, `&&`, `||`
             flush(True)
-            if ch in "&|":
-                i += 1
-        elif ch == "&" and (i + 1 == n or command[i + 1] in " \n") and not (buf and buf[-1] in "<>"):
+            i += 1 if ch in ";\n" else 2
+        elif ch == "&" and (i + 1 == n or command[i + 1] in " \n") and not (buf and last in "<>"):
             flush(True)  # `cmd &`: backgrounded, a pipeline of its own
-        elif ch == "|" and not (buf and buf[-1] == ">"):
+            i += 1
+        elif ch == "|" and not (buf and last == ">"):
             flush(False)
+            i += 1
         else:
             buf.append(ch)
-        i += 1
+            last = ch
+            i += 1
     flush(False)
     return [(p, b) for p, b in zip(pipelines, bodies, strict=True) if p]
 
 
 def _inner_words(segment: str) -> list[str]:
     """Program words with runners and `python -m` seen through: `uv run pytest -x` → `pytest -x`."""
-    ws = [w for w in shell.program_words(segment) if not _REDIRECT_WORD.match(w)]
+    ws = [w for w in shell.program_words(segment) if not (("<" in w or ">" in w) and _REDIRECT_WORD.match(w))]
     for _ in range(4):
         if not ws:
             break
@@ -385,7 +435,7 @@ def _inner_words(segment: str) -> list[str]:
                     else rest[1:]
             ws = rest
             continue
-        if re.fullmatch(r"(?:python|pypy)[0-9.]*|py", base) and len(ws) > 2 and ws[1] == "-m":
+        if _PYTHON.fullmatch(base) and len(ws) > 2 and ws[1] == "-m":
             ws = ws[2:]
             continue
         break

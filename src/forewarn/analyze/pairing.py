@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -174,6 +174,16 @@ class _Matcher:
                 self.window = 0
         elif kind == "build_or_test_failure":
             self.window = LONG_WINDOW
+        # Programs one of which a later shell line must run to be scored above 0 by `_shell`
+        # (as `_may_run` looks for them): every rule there but the stand-ins and interpreters of
+        # a missing command or runtime (and the partial reads of a file too large) wants the
+        # failed program itself. None when any program may do.
+        self.programs: frozenset[str] | None = None
+        if self.targets and kind not in ("command_not_found", "env_runtime") \
+                and not (kind == "too_large" and self.targets[-1].path_args):
+            wanted = {t.program for t in (self.targets if kind in _USER else self.targets[-1:])}
+            if not any(p.startswith("$") for p in wanted):
+                self.programs = frozenset(_bare(p) for p in wanted)
 
     def score(self, cand: ToolCall) -> int:
         if self.cancelled:
@@ -201,6 +211,8 @@ class _Matcher:
         # past the invocation: the program ran and failed further on
         if cand_kind in _INVOCATION:
             return False
+        if self.programs is not None and not _may_run(main_input(cand), self.programs):
+            return False  # a usage error is corrected by the same program
         return any(self._invocation_match(t, s) for t in self.targets[-1:] for s in _cand_steps(cand, t))
 
     # -- shell ---------------------------------------------------------------------------------
@@ -215,8 +227,12 @@ class _Matcher:
         targets = self.targets if self.kind in _USER else self.targets[-1:]
         if self.kind == "too_large" and targets[0].path_args:
             # a file too large to show is fixed by showing part of it, with whatever program
-            return 2 if any(s.program in _PART_READERS and any(s.names(f) for f in targets[0].path_args)
-                            for s in intent.steps(main_input(cand))) else 0
+            command = main_input(cand)
+            return 2 if _may_run(command, _PART_READERS) and any(
+                s.program in _PART_READERS and any(s.names(f) for f in targets[0].path_args)
+                for s in intent.steps(command)) else 0
+        if self.programs is not None and not _may_run(main_input(cand), self.programs):
+            return 0  # (without parsing the line: most candidates run something else)
         best = 0
         for target, step in ((t, s) for t in targets for s in _cand_steps(cand, t)):
             if intent.directories_differ(target, step):
@@ -349,8 +365,9 @@ class _Matcher:
         if cand.family == "glob":
             return _same_path(path_of(cand), self.path)
         if cand.family == "shell":
-            return any(s.program in _SHELL_ACTION["glob"] and s.names(self.path)
-                       for s in intent.steps(main_input(cand)))
+            command = main_input(cand)
+            return _may_run(command, _SHELL_ACTION["glob"]) and any(
+                s.program in _SHELL_ACTION["glob"] and s.names(self.path) for s in intent.steps(command))
         return False
 
     def _reads_part(self, cand: ToolCall) -> bool:
@@ -360,8 +377,9 @@ class _Matcher:
         if cand.family == "search":
             return _same_path(path_of(cand), self.path)
         if cand.family == "shell" and base:
-            return any(s.program in _PART_READERS and s.names(self.path)
-                       for s in intent.steps(main_input(cand)))
+            command = main_input(cand)
+            return _may_run(command, _PART_READERS) and any(
+                s.program in _PART_READERS and s.names(self.path) for s in intent.steps(command))
         return False
 
     def _shell_lookup(self, cand: ToolCall) -> bool:
@@ -371,7 +389,10 @@ class _Matcher:
         base = _base(self.path)
         if self.family == "search" and "." in base:
             progs = progs | _SHELL_ACTION["read"]  # reading a whole file answers a search in it
-        for step in intent.steps(main_input(cand)):
+        command = main_input(cand)
+        if not _may_run(command, progs):
+            return False
+        for step in intent.steps(command):
             if step.program not in progs:
                 continue
             if step.names(self.path):
@@ -383,9 +404,30 @@ class _Matcher:
         return False
 
 
-def _cand_steps(cand: ToolCall, target: Step) -> list[Step]:
+def _bare(text: str) -> str:
+    return text.replace("'", "").replace('"', "").replace("\\", "")
+
+
+def _may_run(command: str, programs: Collection[str]) -> bool:
+    """False only if no step of `command` runs one of `programs` (given `_bare`, none a `$var`).
+    A step's program is cut from one word of the line (its last path component, an
+    interpreter's name without its version) once quotes and escapes are taken out of the word:
+    so with those taken out of the whole line too, the program is a piece of it. (Not so when
+    a here-document marker is blanked out inside a quoted word: such lines are always parsed.)"""
+    if "<<" in command or any(p in command for p in programs):
+        return True
+    if not any(c in command for c in "'\"\\"):
+        return False
+    bare = _bare(command)
+    return any(p in bare for p in programs)
+
+
+def _cand_steps(cand: ToolCall, target: Step) -> tuple[Step, ...]:
     """The steps of a candidate that could be the retried action (help lookups never are)."""
-    return [s for s in intent.steps(main_input(cand)) if not s.is_help or target.is_help]
+    all_steps = intent.steps(main_input(cand))
+    if target.is_help or not any(s.is_help for s in all_steps):
+        return all_steps
+    return tuple(s for s in all_steps if not s.is_help)
 
 
 def _writes_file(call: ToolCall, path: str) -> bool:

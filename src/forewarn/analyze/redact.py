@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from forewarn.analyze import casefold
+
 MASK = "[REDACTED]"
 
 _PATTERNS: list[re.Pattern[str]] = [
@@ -23,12 +25,21 @@ _PATTERNS: list[re.Pattern[str]] = [
     re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}\b"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
 ]
+# For each of _PATTERNS, substrings one of which every match contains: a rule whose substrings
+# are all absent from the text cannot change it, and is not run.
+_NEEDS: list[tuple[str, ...]] = [
+    ("-----BEGIN ",), ("AKIA", "ASIA"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("github_pat_",), ("glpat-",),
+    ("sk-",), ("xox",), ("AIza",), ("npm_",), ("pypi-",), ("eyJ",),
+]
 # KEY=value, "token": "value", --password value, Authorization: Bearer value
 _ASSIGNMENT = re.compile(
-    r"(?i)(\b[\w-]*(?:secret|token|passw(?:or)?d|passwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
-    r"auth|credential|session[_-]?key)[\w-]*\b[\"']?\s*(?:=|:|\s)\s*[\"']?)([^\s\"',;&|]{6,})"
+    r"(\b[\w-]*(?:secret|token|passw(?:or)?d|passwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
+    r"auth|credential|session[_-]?key)[\w-]*\b[\"']?\s*(?:=|:|\s)\s*[\"']?)([^\s\"',;&|]{6,})", re.I
 )
-_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})")
+_BEARER = re.compile(r"\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})", re.I)
+# Words one of which _ASSIGNMENT and _BEARER need (tested on the folded text, see `redact`).
+_ASSIGNMENT_WORDS = ("secret", "token", "passw", "key", "auth", "credential")
+_BEARER_WORDS = ("bearer", "basic", "token")
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
 # Cheap substring hints, one of which every rule below needs: most text has no secret, and a
 # lowercase + a few `in` tests cost far less than a dozen regex substitutions.
@@ -47,11 +58,19 @@ def redact(text: str) -> str:
     low = text.lower()
     if not any(hint in low for hint in _HINTS):
         return text
-    for pattern in _PATTERNS:
-        text = pattern.sub(MASK, text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _ASSIGNMENT.sub(_mask_value, text)
+    for pattern, needs in zip(_PATTERNS, _NEEDS, strict=True):
+        if any(n in text for n in needs):
+            text = pattern.sub(MASK, text)
+    if "://" in text:
+        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
+    # The last two rules ignore case: their words are looked for in the folded text, which is
+    # exact (`casefold`); a text that does not fold is given to them as it is.
+    folded = casefold.folded(text)
+    if folded is None or any(w in folded for w in _BEARER_WORDS):
+        text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        folded = casefold.folded(text)
+    if folded is None or any(w in folded for w in _ASSIGNMENT_WORDS):
+        text = _ASSIGNMENT.sub(_mask_value, text)
     return text
 
 

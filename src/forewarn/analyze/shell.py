@@ -102,7 +102,7 @@ def words(segment: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8192)
 def _program_words(segment: str) -> tuple[str, ...]:
-    return tuple(_strip_prefix([w for w in words(segment) if not _REDIRECT.match(w)]))
+    return tuple(_strip_prefix([w for w in words(segment) if not (("<" in w or ">" in w) and _REDIRECT.match(w))]))
 
 
 def program_words(segment: str) -> list[str]:
@@ -135,10 +135,14 @@ def program(segment: str) -> str:
     return ws[0].rsplit("/", 1)[-1] if ws else ""
 
 
+_SHELL_C = re.compile(r"^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(.*)$", re.S)
+
+
+@lru_cache(maxsize=8192)  # pairing asks for the same calls' commands over and over
 def unwrap_shell(command: str) -> str:
     """`bash -lc 'cmd'` / `sh -c "cmd"` / `powershell -Command "cmd"` → `cmd`."""
     stripped = command.strip()
-    m = re.match(r"^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(.*)$", stripped, re.S)
+    m = _SHELL_C.match(stripped)
     if m:
         inner = m.group(1).strip()
         if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "'\"":

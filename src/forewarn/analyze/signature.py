@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from forewarn.analyze import shell
+from forewarn.analyze import casefold, shell
 from forewarn.model import ToolCall
 
 _HEX = re.compile(r"\b[0-9a-f]{7,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
@@ -17,17 +17,25 @@ _NUM = re.compile(r"\d+(?:\.\d+)*")
 _TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
 _SPACE = re.compile(r"\s+")
 _ERROR_LINE = re.compile(
-    r"(?im)^.*(?:error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
-    r"refused|timed out|usage:|not recognized|does not exist|exception|required).*$"
+    r"^.*(?:error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
+    r"refused|timed out|usage:|not recognized|does not exist|exception|required).*$", re.I | re.M
 )
+_ERROR_LINE_LOW = casefold.lowered(_ERROR_LINE)
+_PATH_PREFIX = re.compile(r"(?:[\w.-]*/)+([\w.-]+)")
 _NOISE_PREFIX = re.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
+
+
+def _error_line_of(body: str) -> str:
+    """The first line of `body`'s first 3000 characters that has an error word, else its first line."""
+    head = body[:3000]
+    where = casefold.span(_ERROR_LINE, _ERROR_LINE_LOW, head)
+    return head[where[0]:where[1]] if where else body.strip().split("\n", 1)[0]
 
 
 def error_line(text: str, limit: int = 160) -> str:
     """The most telling error line of an output, as written (for people)."""
     body = _NOISE_PREFIX.sub("", text or "").replace("</tool_use_error>", "")
-    m = _ERROR_LINE.search(body[:3000])
-    line = m.group(0) if m else body.strip().split("\n", 1)[0]
+    line = _error_line_of(body)
     line = _SPACE.sub(" ", line).strip(" :")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -57,14 +65,14 @@ def error_key(text: str, limit: int = 80) -> str:
     """The most telling error line of an output, normalised."""
     body = _NOISE_PREFIX.sub("", text or "")
     body = body.replace("</tool_use_error>", "")
-    m = _ERROR_LINE.search(body[:3000])
-    line = m.group(0) if m else body.strip().split("\n", 1)[0]
+    line = _error_line_of(body)
     line = _TMP.sub("<tmp>", line)
     line = _HEX.sub("<id>", line)
     line = _NUM.sub("N", line)
     line = _SPACE.sub(" ", line).strip(" :")
     # paths inside the message are facts about this project, keep only their last component
-    line = re.sub(r"(?:[\w.-]*/)+([\w.-]+)", r"\1", line)
+    if "/" in line:
+        line = _PATH_PREFIX.sub(r"\1", line)
     return line[:limit].lower()
 
 

@@ -32,6 +32,22 @@ _CALL_COLS = (
 )
 
 
+_INSERT_CALL = f"INSERT OR REPLACE INTO calls({_CALL_COLS}) VALUES({','.join('?' * 21)})"
+
+
+def call_rows(path: str, session_id: str | None, calls: Sequence[ToolCall],
+              verdicts: Sequence[tuple[bool, str]]) -> list[tuple[Any, ...]]:
+    """The `calls` rows of one file's calls: a successful call keeps a shorter output."""
+    dumps = orjson.dumps
+    return [
+        (path, c.call_id, session_id, c.seq, c.timestamp, c.tool, c.family, c.thread, c.cwd,
+         dumps(c.input).decode(), c.status, c.is_error, c.exit_code,
+         c.output if failed else clip(c.output, 400, 300), c.output_bytes,
+         c.result_seq, c.interrupted, c.timed_out, c.user_note, failed, kind)
+        for c, (failed, kind) in zip(calls, verdicts, strict=True)
+    ]
+
+
 class FileState(NamedTuple):
     size: int
     mtime_ns: int
@@ -86,6 +102,15 @@ class Store:
     def rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+    def manual_checkpoints(self) -> None:
+        """Stop copying the WAL into the database inside commits: the caller calls `checkpoint`
+        when it suits it (a scan worker, once it has handed the write lock on)."""
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> None:
+        """Copy the committed WAL pages into the database, waiting for no one (PASSIVE)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- scan state ----------------------------------------------------------------------------
     def file_states(self) -> dict[str, FileState]:
@@ -142,16 +167,11 @@ class Store:
     # -- calls and turns -----------------------------------------------------------------------
     def add_calls(self, path: str, session_id: str | None, calls: Sequence[ToolCall],
                   verdicts: Sequence[tuple[bool, str]]) -> None:
-        dumps = orjson.dumps
-        rows = [
-            (path, c.call_id, session_id, c.seq, c.timestamp, c.tool, c.family, c.thread, c.cwd,
-             dumps(c.input).decode(), c.status, c.is_error, c.exit_code,
-             c.output if failed else clip(c.output, 400, 300), c.output_bytes,
-             c.result_seq, c.interrupted, c.timed_out, c.user_note, failed, kind)
-            for c, (failed, kind) in zip(calls, verdicts, strict=True)
-        ]
-        self.conn.executemany(
-            f"INSERT OR REPLACE INTO calls({_CALL_COLS}) VALUES({','.join('?' * 21)})", rows)
+        self.add_call_rows(call_rows(path, session_id, calls, verdicts))
+
+    def add_call_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Rows made by `call_rows` (ahead of the transaction, to hold the write lock less long)."""
+        self.conn.executemany(_INSERT_CALL, rows)
 
     def apply_late_result(self, path: str, call_id: str, values: dict[str, Any]) -> bool:
         cols = ", ".join(f"{k} = ?" for k in values)

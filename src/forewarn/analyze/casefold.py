@@ -1,0 +1,56 @@
+"""Case-insensitive regex searches done as case-sensitive ones on lowercased text, exactly.
+
+`re.IGNORECASE` makes an alternation of words several times slower, and detection and
+signatures run such searches on every failure's output. Lowercasing the text once and matching a
+lowercased, case-sensitive copy of the pattern gives the same matches, at the same positions,
+whenever `folded` returns a string:
+
+- `str.lower()` then maps every character to exactly one character (only U+0130 grows), so
+  positions in the lowered text are positions in the original;
+- no character of the text is one that `re.IGNORECASE` equates with an ASCII letter although
+  lowercasing does not turn it into that letter (U+0131, dotless i ~ i; U+017F, long s ~ s);
+  U+212A (Kelvin sign) lowercases to `k`, as IGNORECASE would match it;
+- `\\w`, `\\d`, `\\s` and `\\b` classify a character and its lowercase alike.
+
+This holds for patterns whose literals are ASCII, as all patterns given to `lowered` must be.
+For any other text `folded` returns None and the caller runs the original pattern.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def lowered(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """A case-sensitive copy of a case-insensitive pattern, for lowercased text. Only literal
+    text is lowercased: escapes such as \\S or \\B keep their meaning."""
+    if not pattern.pattern.isascii() or re.match(r"\(\?[aiLmsux]+\)", pattern.pattern):
+        raise ValueError("lowered() needs an ASCII pattern with its flags passed to re.compile")
+    source = re.sub(r"\\.|[^\\]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
+                    pattern.pattern)
+    return re.compile(source, pattern.flags & ~re.IGNORECASE)
+
+
+def folded(text: str) -> str | None:
+    """`text.lower()` when matching `lowered` patterns on it is exactly matching the originals on
+    `text` (see the module docstring); None otherwise."""
+    low = text.lower()
+    if len(low) != len(text) or "\u0131" in text or "\u017f" in text:
+        return None
+    return low
+
+
+
+def found(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str) -> bool:
+    """Whether `pattern.search(text)` matches, asked of `low_pattern` (= `lowered(pattern)`) when
+    the text folds."""
+    low = folded(text)
+    return (pattern.search(text) if low is None else low_pattern.search(low)) is not None
+
+
+def span(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
+    """Where `pattern.search(text)` matches in `text` (slice the original for its text), found
+    through `low_pattern` when the text folds."""
+    low = folded(text)
+    m = pattern.search(text) if low is None else low_pattern.search(low)
+    return None if m is None else m.span()

@@ -1,0 +1,277 @@
+"""The scan's shortcuts give exactly what the plain code gives.
+
+Each shortcut on the scan's hot path (lowercased searches, substring hints before a regex, the
+slice-based shell splitter, the gated secret rules) is checked here against the straightforward
+version it replaces, or, for hints, against the structure of the regex they guard.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forewarn import scan as scan_module
+from forewarn.analyze import casefold, detect, intent, redact
+from forewarn.store import Store
+from tests.claude_builder import Transcript, slug
+
+try:  # Python 3.11+
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+
+# -- hints: every match of the pattern contains one of them ------------------------------------
+
+def _always_contains(items: object, hints: tuple[str, ...], prefix: str = "") -> bool:
+    """Whether every match of the parsed sequence `items` (after the literal `prefix`) contains
+    one of `hints`: some run of literals it cannot skip holds a hint, or some part it cannot skip
+    does (a group, a branch all of whose arms do, a repeat of at least one). The literals just
+    before a branch go into each arm: the parser moves a prefix common to all arms out of them.
+    Anything else breaks the run, so the check errs towards failing."""
+    run: list[str] = [prefix]
+    seq = list(items)  # type: ignore[call-overload]
+    for i, (op, av) in enumerate([*seq, (None, None)]):
+        if op is sre_constants.LITERAL:
+            run.append(chr(av))
+            continue
+        if op is sre_constants.IN and all(o is sre_constants.LITERAL for o, _ in av):
+            # a small set of characters (`gh[pousr]_`): each one continues the literal run
+            return all(_always_contains(seq[i + 1:], hints, "".join(run) + chr(c)) for _, c in av)
+        if any(h in "".join(run) for h in hints):
+            return True
+        if op is sre_constants.BRANCH and all(_always_contains(arm, hints, "".join(run)) for arm in av[1]):
+            return True
+        run = []
+        if op is sre_constants.SUBPATTERN and _always_contains(av[-1], hints):
+            return True
+        if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and av[0] >= 1 \
+                and _always_contains(av[2], hints):
+            return True
+    return False
+
+
+def _arms(pattern: re.Pattern[str]) -> list[object]:
+    parsed = list(sre_parse.parse(pattern.pattern, pattern.flags))
+    if len(parsed) == 1 and parsed[0][0] is sre_constants.BRANCH:
+        return list(parsed[0][1][1])
+    return [parsed]
+
+
+def _check_hints(pattern: re.Pattern[str], hints: tuple[str, ...]) -> None:
+    assert not pattern.flags & re.IGNORECASE
+    for arm in _arms(pattern):
+        assert _always_contains(arm, hints), (pattern.pattern[:60], arm)
+
+
+def test_the_hint_checker_catches_an_arm_without_a_hint() -> None:
+    with pytest.raises(AssertionError):
+        _check_hints(re.compile(r"not found|denied"), ("not found",))
+    _check_hints(re.compile(r"x(?:Error|error): |sudo: a"), ("rror", "sudo: "))
+
+
+def test_kind_rule_hints_cover_every_alternative() -> None:
+    for index, hints in detect._KIND_HINTS.items():
+        _check_hints(detect._KIND_RULES_LOWER[index][1], hints)
+
+
+def test_hidden_failure_hints_cover_every_alternative() -> None:
+    _check_hints(detect._HIDDEN_FAILURE, detect._HIDDEN_FAILURE_HINTS)
+
+
+def test_secret_rule_needs_cover_every_alternative() -> None:
+    for pattern, needs in zip(redact._PATTERNS, redact._NEEDS, strict=True):
+        _check_hints(pattern, needs)
+    _check_hints(casefold.lowered(redact._BEARER), redact._BEARER_WORDS)
+    _check_hints(casefold.lowered(redact._ASSIGNMENT), redact._ASSIGNMENT_WORDS)
+    _check_hints(redact._URL_CREDENTIALS, ("://",))
+
+
+# -- casefold: a lowered search is the case-insensitive one --------------------------------------
+
+_PATTERNS = [re.compile(p, re.I | re.M) for p in (
+    r"^.*(?:\berror\b|not found|can't|Traceback).*$", r"unknown (?:command|flag)|Try '[^']+ --help'",
+    r"\bkey\b|[A-Z]{3}\d|sk-[\w-]{4,}", r"is\s+a\s+directory|\w+ing\b",
+)]
+_TEXT = st.text(alphabet=st.sampled_from(
+    [*"aeikrsnotfuEIKRSNOTF -'\n:_0129", "\u0130", "\u0131", "\u017f", "\u212a", "\u00df", "\u03a3", "\u00e9",
+     "\u01c4", "\ufb05"]), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXT)
+def test_a_folded_search_finds_what_the_case_insensitive_one_finds(text: str) -> None:
+    low = casefold.folded(text)
+    for pattern in _PATTERNS:
+        lowered = casefold.lowered(pattern)
+        assert casefold.span(pattern, lowered, text) == (m.span() if (m := pattern.search(text)) else None)
+        assert casefold.found(pattern, lowered, text) == (pattern.search(text) is not None)
+        if low is not None:
+            assert [m.span() for m in lowered.finditer(low)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_texts_that_would_not_fold_exactly_are_refused() -> None:
+    assert casefold.folded("\u0130stanbul") is None  # capital I with dot: lowercases to two characters
+    assert casefold.folded("\u017fecret") is None  # IGNORECASE equates long s with s, lower() does not
+    assert casefold.folded("F\u0131le") is None  # dotless i, likewise
+    assert casefold.folded("KELVIN \u212a") == "kelvin k"
+    with pytest.raises(ValueError):
+        casefold.lowered(re.compile(r"(?i)x"))
+
+
+# -- the shell splitter against the character loop it replaces --------------------------------
+
+def _reference_pipelines(command: str) -> list[tuple[list[str], str]]:
+    pipelines: list[list[str]] = [[]]
+    bodies: list[str] = [""]
+    buf: list[str] = []
+    quote = ""
+    i, n = 0, len(command)
+
+    def flush(new_pipeline: bool) -> None:
+        seg = "".join(buf).strip()
+        buf.clear()
+        if seg:
+            pipelines[-1].append(seg)
+        if new_pipeline and pipelines[-1]:
+            pipelines.append([])
+            bodies.append("")
+
+    while i < n:
+        ch = command[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < n:
+                buf.append(command[i + 1])
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < n:
+            buf.append(ch + command[i + 1])
+            i += 1
+        elif ch == "\n" and intent._HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
+            m = intent._HEREDOC.search("".join(buf)) or intent._HEREDOC.search(" ".join(pipelines[-1]))
+            assert m is not None
+            end = re.search(r"^\s*" + re.escape(m.group(2)) + r"\s*$", command[i + 1:], re.M)
+            stop = i + 1 + end.start() if end else n
+            bodies[-1] = command[i + 1:stop]
+            i = i + 1 + end.end() if end else n
+            flush(True)
+            continue
+        elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
+            flush(True)
+            if ch in "&|":
+                i += 1
+        elif ch == "&" and (i + 1 == n or command[i + 1] in " \n") and not (buf and buf[-1] in "<>"):
+            flush(True)
+        elif ch == "|" and not (buf and buf[-1] == ">"):
+            flush(False)
+        else:
+            buf.append(ch)
+        i += 1
+    flush(False)
+    return [(p, b) for p, b in zip(pipelines, bodies, strict=True) if p]
+
+
+_SHELL = st.lists(st.sampled_from(
+    [*"ab c'\"\\\n;&|<>-=$(){}", "<<EOF", "<<'PY'", "\nEOF\n", "PY", " && ", " | ", "cat", "python3 -", "2>&1", ">|",
+     "&>", "\\\n", "\\'", '\\"', "\\\\"]), max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SHELL)
+def test_the_shell_splitter_matches_the_character_loop(command: str) -> None:
+    assert intent._pipelines(command) == _reference_pipelines(command)
+
+
+# -- secrets: gating the rules changes nothing -------------------------------------------------
+
+def _reference_redact(text: str) -> str:
+    if not text:
+        return text
+    low = text.lower()
+    if not any(hint in low for hint in redact._HINTS):
+        return text
+    for pattern in redact._PATTERNS:
+        text = pattern.sub(redact.MASK, text)
+    text = redact._URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{redact.MASK}@", text)
+    text = redact._BEARER.sub(lambda m: f"{m.group(1)} {redact.MASK}", text)
+    return redact._ASSIGNMENT.sub(redact._mask_value, text)
+
+
+_SECRETISH = st.lists(st.sampled_from([
+    "token", "ToKen ", "Bearer ", "basic ", "password=", "PASSWD:", "api_key=", "Api-Key ", "auth", "secret",
+    "credential", "session-key", "sk-", "ant-", "AKIA", "ghp_", "github_pat_", "glpat-", "xoxb-", "AIza", "npm_",
+    "pypi-", "eyJ", "-----BEGIN RSA PRIVATE KEY-----", "https://", "user:pw@", "@", ":", "=", " ", "\n", "'",
+    "ABCDEFGHIJKLMNOP0123", "abcdefghijklmnopqrstuvwxyz0123456789", ".", "-", "_", "$VAR", "ſecret", "tokın",
+    "\u0130", "é"]), max_size=20).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SECRETISH)
+def test_gated_redaction_masks_what_running_every_rule_masks(text: str) -> None:
+    assert redact.redact(text) == _reference_redact(text)
+
+
+# -- parallel workers record what one process records ------------------------------------------
+
+def _rows(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    out = {}
+    for table in ("calls", "turns", "failures", "sessions"):
+        out[table] = sorted(store.conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    out["files"] = sorted(store.conn.execute(
+        "SELECT path, agent, size, mtime_ns, offset, head, session_id, lines, bad_lines FROM files").fetchall())
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_parallel_workers_record_what_one_process_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / ".claude"
+    for i in range(12):
+        cwd = f"/work/p{i}"
+        t = Transcript(cwd=cwd, session_id=f"s-{i}")
+        for j in range(6):
+            t.bash(f"c{i}-{j}", f"make t{j}", "make: *** No rule to make target", code=2)
+            t.bash(f"d{i}-{j}", f"make t{j}", "ok")
+        t.write(config / "projects" / slug(cwd) / f"s-{i}.jsonl")
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "_BATCH", 2)
+    monkeypatch.setattr(scan_module, "_CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(scan_module, "_WRITE_LOCK", None)
+    targets = scan_module.discover([config])
+    one = Store.open(tmp_path / "one.db")
+    many = Store.open(tmp_path / "many.db")
+    report_one = scan_module.scan(one, targets, jobs=1)
+    report_many = scan_module.scan(many, targets, jobs=2)
+    assert scan_module._WRITE_LOCK is not None  # the workers did run
+    assert (report_many.files_read, report_many.calls, report_many.failures, report_many.fixed) == \
+        (report_one.files_read, report_one.calls, report_one.failures, report_one.fixed) == (12, 144, 72, 72)
+    assert _rows(many) == _rows(one)
+
+
+# -- pairing: a line whose text lacks a program does not run it --------------------------------
+
+_LINES = st.lists(st.sampled_from(
+    ["py", "thon", "python3.12 ", "/usr/bin/", "pytest", " -m ", "uv run ", "npx ", "git ", "commit", "'", '"', "\\",
+     "$", "{", "}", "cmd", "[@]", " ", "|", "&&", ";", "\n", "<<EOF\nx\nEOF\n", "bash -lc ", "sudo ", "FOO=1 ",
+     "xargs ", "echo ", "cd /x", ">", "2>&1", "-x", "=", "powershell -Command ", "tee "]), max_size=25).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_LINES)
+def test_every_program_a_line_runs_is_found_in_its_text(command: str) -> None:
+    from forewarn.analyze.pairing import _bare, _may_run
+
+    for step in intent.steps(command):
+        if not step.program.startswith("$"):
+            assert _may_run(command, frozenset({_bare(step.program)})), (command, step.program)
