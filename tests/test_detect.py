@@ -90,3 +90,9 @@ def test_lowercased_kind_rules_match_exactly_what_the_originals_match(parts: lis
     text = "".join(parts)
     for (kind, original), (_, lowered) in zip(detect._KIND_RULES, detect._KIND_RULES_LOWER, strict=True):
         assert bool(original.search(text)) == bool(lowered.search(text.lower())), (kind, text)
+
+
+def test_an_unknown_tool_name_is_a_tool_parameter_mistake() -> None:
+    call = ToolCall("g", "replace", {"file_path": "a.json"}, 0, status=ERROR, is_error=True,
+                    output='Tool "replace" not found in registry. Tools must use the exact names that are registered.')
+    assert judge(call).kind == "tool_validation"

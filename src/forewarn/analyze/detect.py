@@ -69,7 +69,7 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("tool_validation", re.compile(
         r"InputValidationError|Invalid tool parameters|unknown tool|No such tool|is a directory|EISDIR|"
         r"Required parameter|invalid_type|Unexpected parameter|must be (?:an? )?(?:absolute|string|number)|"
-        r"not a valid|was not found in the (?:tool|schema)|Invalid input", _I)),
+        r"not a valid|was not found in the (?:tool|schema)|Invalid input|not found in (?:the )?(?:tool )?registry", _I)),
     ("command_not_found", re.compile(
         # a name must be there: "line 37: : command not found" is a script expanding an empty variable
         r"[\w.+-]: command not found|command not found: \S|^(?:\S+: )?(?:line \d+: |\d+: )?[\w.-]+: not found$|"
