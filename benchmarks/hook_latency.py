@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from forewarn.hook.indexer import build_index
-from forewarn.hook.install import hook_command
+from forewarn.hook.install import hook_command, precompile_hook
 
 TARGET_P99_MS = 25.0
 TARGET_RATIO = 2.5
@@ -170,6 +170,7 @@ def run(runs: int, lessons: int) -> dict[str, Any]:
         env = {**os.environ, "FOREWARN_HOME": str(home), "TMPDIR": str(Path(tmp, "sessions"))}
         Path(env["TMPDIR"]).mkdir()
         command = hook_command("pre-tool-use")
+        precompile_hook()  # what `forewarn install` does after writing the command
         hook_argv = shlex.split(command)
         bare_argv = [hook_argv[0], "-I", "-S", "-c", "pass"]
         quiet = _payload("git status --short && ls -la src/", "bench-session", tmp)

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,7 +190,28 @@ def install(
         )
     if changed and not dry_run:
         result.backup = _write_settings(path, settings)
+    if not dry_run:
+        precompile_hook(python)
     return result
+
+
+def precompile_hook(python: str | None = None) -> bool:
+    """Write bytecode for the hook's modules with the interpreter the hook runs with.
+
+    The hook is started for every tool call: without up-to-date `.pyc` files (an editable
+    install, or PYTHONDONTWRITEBYTECODE set in the agent's environment) each call would compile
+    its modules from source first. Failing to precompile only costs speed, so it never raises."""
+    package = run_script().parent.parent  # …/forewarn
+    targets = [str(package / "__init__.py"), str(package / "hook")]
+    try:
+        proc = subprocess.run(
+            [python or sys.executable, "-m", "compileall", "-q", *targets],
+            capture_output=True, timeout=60, check=False,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def uninstall(
