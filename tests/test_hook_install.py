@@ -191,3 +191,14 @@ def test_cli_refusal_is_one_line_and_exit_code() -> None:
     path.parent.mkdir(parents=True)
     path.write_text("{oops")
     assert main(["install", "claude"]) == EXIT_REFUSED
+
+
+def test_install_leaves_bytecode_for_the_hook_modules() -> None:
+    import importlib.util
+
+    from forewarn.hook import install as install_mod
+
+    assert install_mod.precompile_hook() is True
+    pipeline = install_mod.run_script().parent / "pipeline.py"
+    cached = Path(importlib.util.cache_from_source(str(pipeline)))
+    assert cached.exists() and cached.stat().st_mtime >= pipeline.stat().st_mtime
