@@ -181,3 +181,9 @@ def test_a_flaky_command_goes_to_agent_memory_not_the_team_file(tmp_path: Path) 
     memory = config / "projects" / slug(str(project)) / "memory" / "MEMORY.md"
     assert "`dbtool sync --all` fails intermittently" in memory.read_text()
     assert not (project / "CLAUDE.md").exists() or "dbtool" not in (project / "CLAUDE.md").read_text()
+
+
+def test_scan_with_no_history_says_where_it_looked(capsys) -> None:
+    assert main(["scan"]) == 0
+    err = capsys.readouterr().err
+    assert "No session logs found" in err and "projects" in err

@@ -65,6 +65,12 @@ def command(ctx: Context, paths: tuple[Path, ...], agents: tuple[str, ...], clau
             raise ForewarnError(f"no such directory: {claude_dir}")
         paths = (*paths, claude_dir)
     targets = discover(list(paths) or None, list(agents) or None)
+    if not targets and not paths and not as_json:
+        from forewarn.readers import registry
+
+        wanted = [r for name, r in registry().items() if not agents or name in agents]
+        looked = ", ".join(str(root) for r in wanted for root in r.default_roots())
+        click.echo(f"No session logs found (looked in {looked}). Pass a PATH, or --claude-dir DIR.", err=True)
     store = ctx.store()
     show_bar = not (as_json or ctx.quiet) and len(targets) > 20
     with progress_bar("Scanning", len(targets), enabled=show_bar) as advance:
