@@ -295,6 +295,10 @@ def _uninteresting(line: bytes) -> bool:
     or an assistant line with neither a tool call nor a `#lesson` block."""
     if _SKIP_TYPES.search(line, 0, 200):
         return True
+    # progress records often name their type only after a long `data` payload; they never carry
+    # a call or a result of ours (a line that does is always parsed)
+    if b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
+        return True
     # the assistant test first: it settles every user line (most of the bytes) in one pass; a line
     # carrying tool results is never skipped, even when its payload nests an assistant message
     return (is_plain_assistant(line) and b'"tool_use"' not in line and b"#lesson" not in line
