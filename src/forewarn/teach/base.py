@@ -154,3 +154,20 @@ def get_teacher(settings: TeacherSettings) -> Teacher:
     from dataclasses import replace
 
     return cls(replace(settings, backend=name))
+
+
+def teacher_for(backend: str | None = None, *, dry_run: bool = False) -> Teacher | None:
+    """The configured teacher (`backend` overrides the config), checked and ready. A dry run
+    sends nothing, so it works without a teacher (None); otherwise a missing or unusable
+    teacher is a one-line error."""
+    from forewarn.teach.settings import load_teacher_settings
+
+    try:
+        chosen = get_teacher(load_teacher_settings(backend=backend))
+    except NoTeacher:
+        if not dry_run:
+            raise
+        return None
+    if not dry_run:
+        chosen.check()
+    return chosen

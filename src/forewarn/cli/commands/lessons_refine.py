@@ -27,18 +27,10 @@ def refine(ctx: Context, dry_run: bool, limit: int | None, again: bool, project:
     from pathlib import Path
 
     from forewarn.lessons.store import find_project_root
-    from forewarn.teach.base import NoTeacher, get_teacher
+    from forewarn.teach.base import teacher_for
     from forewarn.teach.refine import refine_lessons
-    from forewarn.teach.settings import load_teacher_settings
 
-    try:
-        chosen = get_teacher(load_teacher_settings(backend=teacher))
-    except NoTeacher:
-        if not dry_run:
-            raise
-        chosen = None
-    if chosen is not None and not dry_run:
-        chosen.check()
+    chosen = teacher_for(teacher, dry_run=dry_run)
     roots = (find_project_root(Path(project) if project else None),)
     result = refine_lessons(chosen, extra_roots=roots, limit=limit, dry_run=dry_run, include_refined=again)
     from forewarn.cli.render import print_json

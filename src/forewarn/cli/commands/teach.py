@@ -30,19 +30,10 @@ def command(ctx: Context, ids: tuple[int, ...], project: Path | None, limit: int
     are taught together, with the project's uncommitted diff. Rules become project lessons and
     bullets in the instruction files, and the reports are marked handled.
     """
-    from forewarn.teach.base import NoTeacher, get_teacher
+    from forewarn.teach.base import teacher_for
     from forewarn.teach.reported import teach_reported
-    from forewarn.teach.settings import load_teacher_settings
 
-    settings = load_teacher_settings(backend=teacher)
-    try:
-        chosen = get_teacher(settings)
-    except NoTeacher:
-        if not dry_run:
-            raise
-        chosen = None
-    if chosen is not None and not dry_run:
-        chosen.check()
+    chosen = teacher_for(teacher, dry_run=dry_run)
     root = project.expanduser().resolve() if project is not None else None
     result = teach_reported(ctx.store(), chosen, project=root, ids=ids, limit=limit, dry_run=dry_run,
                             agents=list(agents) or None)
