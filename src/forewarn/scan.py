@@ -50,7 +50,6 @@ class ScanReport:
     unknown_records: int = 0
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)
-    scanned_files: list[str] = field(default_factory=list)
 
     @property
     def mb_per_s(self) -> float:
@@ -321,7 +320,7 @@ def _record_batch(store: Store, done: list[tuple[_Job, _Result]], now: str, delt
             store.add_call_rows(result.call_rows)
             store.add_turns(key, chunk.turns)
             store.replace_failures(key, result.failures)
-            _count(delta, key, chunk, 0, result.verdicts, result.failures)
+            _count(delta, chunk, 0, result.verdicts, result.failures)
         store.commit()
     except BaseException:
         store.rollback()
@@ -333,13 +332,11 @@ def _merge(report: ScanReport, delta: ScanReport) -> None:
                  "bad_lines", "unknown_records"):
         setattr(report, name, getattr(report, name) + getattr(delta, name))
     report.errors += delta.errors
-    report.scanned_files += delta.scanned_files
 
 
-def _count(report: ScanReport, key: str, chunk: Chunk, start: int, verdicts: Sequence[tuple[bool, str]],
+def _count(report: ScanReport, chunk: Chunk, start: int, verdicts: Sequence[tuple[bool, str]],
            failures: Sequence[Failure]) -> None:
     report.files_read += 1
-    report.scanned_files.append(key)
     report.bytes_read += chunk.end_offset - start
     report.calls += len(chunk.calls)
     report.failures += sum(1 for v in verdicts if v[0])
@@ -382,7 +379,7 @@ def _scan_grown(store: Store, job: _Job, now: str, report: ScanReport) -> None:
     except BaseException:
         store.rollback()
         raise
-    _count(report, key, chunk, start, verdicts, failures)  # type: ignore[arg-type]
+    _count(report, chunk, start, verdicts, failures)  # type: ignore[arg-type]
 
 
 def _in_memory(chunk: Chunk, verdicts: Sequence[tuple[bool, str]]) -> tuple[list[ToolCall], list[bool], list[str], list]:
