@@ -103,3 +103,54 @@ def test_a_plugin_agent_is_scanned_and_written(acme_plugin: None, tmp_path: Path
 def test_unknown_agent_names_get_a_helpful_error(capsys) -> None:
     assert main(["scan", "--agent", "nope"]) == 1
     assert "unknown agent 'nope' (known: claude, codex, gemini" in capsys.readouterr().err
+
+
+def _dist(site: Path, name: str, body: str) -> None:
+    dist = site / f"{name}-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(body)
+
+
+def test_entry_points_are_cached_until_something_is_installed(tmp_path: Path, isolated_home: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from forewarn import plugins
+
+    site = tmp_path / "site"
+    _dist(site, "one", "[forewarn.readers]\none = one_mod:Reader\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert ("one", "one_mod:Reader") in plugins.entry_points("forewarn.readers")
+
+    # a second command reads the cache: no metadata is scanned
+    def no_scan(**_kw: object) -> None:
+        raise AssertionError("installed metadata read again")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", no_scan)
+    assert ("one", "one_mod:Reader") in plugins.entry_points("forewarn.readers")
+    monkeypatch.undo()
+    monkeypatch.syspath_prepend(str(site))
+
+    # installing another distribution changes its folder: the cache is not used
+    _dist(site, "two", "[forewarn.writers]\ntwo = two_mod:Writer\n")
+    assert ("two", "two_mod:Writer") in plugins.entry_points("forewarn.writers")
+
+    # a damaged cache costs only a fresh look
+    caches = list((isolated_home / "cache").glob("entry-points-*.json"))
+    assert caches
+    for cache in caches:
+        cache.write_bytes(b"\x00not json")
+    assert ("one", "one_mod:Reader") in plugins.entry_points("forewarn.readers")
+
+
+def test_load_spec_reads_entry_point_values() -> None:
+    from forewarn.plugins import load_spec
+    from forewarn.readers.claude import ClaudeReader
+
+    assert load_spec("forewarn.readers.claude:ClaudeReader") is ClaudeReader
+    assert load_spec("forewarn.readers.claude:ClaudeReader.read") is ClaudeReader.read
+    assert load_spec("forewarn.readers.claude : ClaudeReader [extra]") is ClaudeReader
+    assert load_spec("forewarn.readers.claude").__name__ == "forewarn.readers.claude"
+    with pytest.raises(ValueError):
+        load_spec("not a spec!")
