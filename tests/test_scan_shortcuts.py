@@ -1,7 +1,7 @@
 """The scan's shortcuts give exactly what the plain code gives.
 
 Each shortcut on the scan's hot path (lowercased searches, substring hints before a regex, the
-slice-based shell splitter, the gated secret rules) is checked here against the straightforward
+slice-based shell splitter, the regex segment splitter, the gated secret rules) is checked here against the straightforward
 version it replaces, or, for hints, against the structure of the regex they guard.
 """
 
@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from forewarn import scan as scan_module
-from forewarn.analyze import casefold, detect, intent, redact
+from forewarn.analyze import casefold, detect, intent, redact, shell
 from forewarn.store import Store
 from tests.claude_builder import Transcript, slug
 
@@ -192,6 +192,86 @@ _SHELL = st.lists(st.sampled_from(
 @given(_SHELL)
 def test_the_shell_splitter_matches_the_character_loop(command: str) -> None:
     assert intent._pipelines(command) == _reference_pipelines(command)
+
+
+# -- split_segments: the segment regex against the character loop it replaces -------------------
+
+def _reference_split_segments(command: str) -> tuple[str, ...]:
+    if "'" not in command and '"' not in command and "\\" not in command:
+        return tuple(p for p in (x.strip() for x in shell._SPLIT.split(command)) if p)
+    parts: list[str] = []
+    buf: list[str] = []
+    quote = ""
+    i = 0
+    n = len(command)
+    while i < n:
+        ch = command[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < n:
+                buf.append(command[i + 1])
+                i += 1
+        elif ch in "'\"":
+            quote = ch
+            buf.append(ch)
+        elif ch == "\\" and i + 1 < n:
+            buf.append(ch + command[i + 1])
+            i += 1
+        elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
+            parts.append("".join(buf))
+            buf = []
+            if ch in "&|":
+                i += 1
+        elif ch == "|" and not (buf and buf[-1] == ">"):
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+_SHELLISH = st.one_of(
+    st.text(alphabet="'\"\\;&|> \n\tab<", max_size=30),
+    st.lists(st.sampled_from(
+        [*"'\"\\;&|> \nab", ">|", ">>|", "&&", "||", "|&", "2>&1", "\\\n", "\\'", '\\"', "\\>", "\\\\", "echo ",
+         "<<'EOF'\nx; y\nEOF\n"]), max_size=40).map("".join),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_SHELLISH)
+@example("'a; b")  # unterminated quotes run to the end
+@example('"a \\" | b')
+@example("x \\")  # a lone trailing backslash
+@example("a \\>| b")  # an escaped `>` does not make `>|`
+@example("a '>'| b")
+def test_the_segment_splitter_matches_the_character_loop(command: str) -> None:
+    assert shell.split_segments(command) == _reference_split_segments(command)
+
+
+@pytest.mark.parametrize(("command", "segments"), [
+    ("", ()),
+    ("echo 'a; b' && ls", ("echo 'a; b'", "ls")),
+    ("'a' |||b", ("'a'", "b")),
+    ("'a' &&&b", ("'a'", "&b")),
+    ("echo 'x' >| f | wc", ("echo 'x' >| f", "wc")),
+    ("echo 'x' >|| y", ("echo 'x' >", "y")),
+    ("make \\>| y", ("make \\>", "y")),
+    ("cmd 'x' |& tee", ("cmd 'x'", "& tee")),
+    ('printf "a\\"b;c" ;d', ('printf "a\\"b;c"', "d")),
+    ("python3 -c 'a\nb'\nls", ("python3 -c 'a\nb'", "ls")),
+    ("echo \\\nx; 'open", ("echo \\\nx", "'open")),
+    ("a 'b \\", ("a 'b \\",)),
+    ('a "b \\', ('a "b \\',)),
+    ("a \\", ("a \\",)),
+])
+def test_odd_shell_lines_split_as_the_character_loop_splits_them(command: str, segments: tuple[str, ...]) -> None:
+    assert shell.split_segments(command) == _reference_split_segments(command) == segments
 
 
 # -- secrets: gating the rules changes nothing -------------------------------------------------

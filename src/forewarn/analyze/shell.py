@@ -39,45 +39,31 @@ VIEWERS = {
 _GIT_VIEW = {"log", "show", "diff", "blame", "grep", "status", "reflog", "ls-files"}
 
 
+# One simple command and the separator that ends it. A command is a run of tokens: ordinary
+# characters, quoted strings (an unterminated quote runs to the end of the line), a backslash with
+# the character it escapes, `>|` (a redirection, not a pipe) and a lone `&`. Every character
+# belongs to exactly one token or separator (a separator or the end always follows the tokens, so
+# the match never has to backtrack), and the commands are the exact text between separators.
+_SEGMENT = re.compile(r"""
+    ((?: [^'"\\;\n&|>]+
+       | '[^']*'?
+       | "(?:[^"\\]+|\\.?)*"?
+       | \\.?
+       | >\|(?!\|)
+       | >
+       | &(?!&)
+    )*)
+    (?:&&|\|\||[;\n|]|\Z)
+""", re.S | re.X)
+
+
 @lru_cache(maxsize=4096)
 def split_segments(command: str) -> tuple[str, ...]:
     """The simple commands of a shell line, split on `&&`, `||`, `;`, `|` and newlines (quotes
     are respected well enough for our purpose: separators inside quotes rarely matter)."""
     if "'" not in command and '"' not in command and "\\" not in command:
         return tuple(p for p in (x.strip() for x in _SPLIT.split(command)) if p)
-    parts: list[str] = []
-    buf: list[str] = []
-    quote = ""
-    i = 0
-    n = len(command)
-    while i < n:
-        ch = command[i]
-        if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = ""
-            elif ch == "\\" and quote == '"' and i + 1 < n:
-                buf.append(command[i + 1])
-                i += 1
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
-        elif ch == "\\" and i + 1 < n:
-            buf.append(ch + command[i + 1])
-            i += 1
-        elif ch in ";\n" or (ch in "&|" and i + 1 < n and command[i + 1] == ch):
-            parts.append("".join(buf))
-            buf = []
-            if ch in "&|":
-                i += 1
-        elif ch == "|" and not (buf and buf[-1] == ">"):
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    parts.append("".join(buf))
-    return tuple(p.strip() for p in parts if p.strip())
+    return tuple(s for p in _SEGMENT.findall(command) if (s := p.strip()))
 
 
 _TOKEN = re.compile(r"""(?:[^\s'"\\]|\\.|"(?:[^"\\]|\\.)*"?|'[^']*'?)+""")
