@@ -14,6 +14,7 @@ from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED
 from forewarn.readers import get_reader, reader_for
 from forewarn.readers.base import MAX_LINE
 from forewarn.readers.codex import CodexReader
+from forewarn.readers.codex_facts import PARSE, TURN_CONTEXT, json_string_after, triage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "codex"
 CORPUS = Path("/work/shared/corpus")
@@ -228,6 +229,98 @@ def test_discover_and_sniff_honour_codex_home(tmp_path: Path, monkeypatch: pytes
         picked = reader_for(FIXTURES / name)
         assert picked is not None and picked.agent == "codex"
     assert not reader.sniff(day / "notes.jsonl", b'{"hello": "world"}\n')
+
+
+# -- the line triage: the fast head match must agree with the general rule ---------------------
+
+# mostly the usual head, which the fast path takes, and now and then one it must hand on
+_TIMESTAMPS = st.sampled_from(["2025-10-06T08:21:03.230Z"] * 6 + ["", 'x"y', "t" * 41, "é"])
+_CWDS = st.sampled_from(["/home/dev/app"] * 3 + ["/home/dév", 'a\\"b', "", None])
+_PAYLOAD_TYPES = st.sampled_from(["token_count", "reasoning", "message", "message", "agent_message", "function_call",
+                                  "user_message", "x" * 50, "", 'a"b'])
+_TEXTS = st.sampled_from(["hi", "#lesson: x #/lesson", "<environment_context>"])
+
+
+@st.composite
+def _rollout_line(draw: st.DrawFn) -> bytes:
+    ts = draw(_TIMESTAMPS)
+    if draw(st.integers(0, 3)) == 0:  # turn_context, its cwd first or not, sometimes a nested payload type
+        payload: dict = {}
+        if draw(st.integers(0, 3)) == 0:
+            payload["type"] = "x"
+        cwd = draw(_CWDS)
+        if cwd is not None:
+            payload["cwd"] = cwd
+        payload["model"] = draw(st.sampled_from(["gpt-5", "m\\x"]))
+        rec: dict = {"timestamp": ts, "type": "turn_context", "payload": payload}
+    else:
+        payload = {"type": draw(_PAYLOAD_TYPES)}
+        if draw(st.booleans()):
+            payload["role"] = draw(st.sampled_from(["user", "assistant"]))
+        payload["content"] = draw(_TEXTS)
+        if draw(st.integers(0, 4)) == 0:  # the legacy shape: the item at top level
+            rec = payload
+        else:
+            rec = {"timestamp": ts, "type": draw(st.sampled_from(["event_msg", "response_item", "compacted"])),
+                   "payload": payload}
+    keys = list(rec)
+    if draw(st.integers(0, 5)) == 0:
+        keys = draw(st.permutations(keys))
+    line = json.dumps({k: rec[k] for k in keys}, ensure_ascii=draw(st.booleans()), separators=(",", ":")).encode()
+    if draw(st.integers(0, 7)) == 0:  # cut short: corrupt, but still triaged by its head
+        line = line[: draw(st.integers(0, len(line)))]
+    return line + b"\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_rollout_line(), min_size=1, max_size=12))
+def test_lines_are_skipped_and_turn_contexts_read_as_the_general_rule_says(tmp_path: Path, lines):
+    """The reader decides most lines from one regex match on their head; `triage` is the rule it
+    must agree with, and `json_string_after` how a skipped turn_context's keys are read."""
+    path = tmp_path / "rollout-t.jsonl"  # one file, rewritten per example
+    path.write_bytes(b"".join(lines))
+    chunk = CodexReader().read(path)
+    verdicts = [triage(line) for line in lines]
+    assert chunk.lines_skipped == sum(v is not PARSE for v in verdicts)
+    cwds = [json_string_after(line, b'"cwd":"') for line, v in zip(lines, verdicts, strict=True) if v is TURN_CONTEXT]
+    if not any(v is PARSE for v in verdicts):  # then turn_context lines alone set the cwd
+        assert chunk.session.cwd == next((c for c in cwds if c), None)
+
+
+def test_a_line_is_triaged_on_its_own_bytes_not_on_the_next_line(tmp_path: Path) -> None:
+    """Lines are looked at where they sit in the block: no search may run on into the next line."""
+    path = tmp_path / "rollout-n.jsonl"
+    path.write_bytes(
+        b'{"timestamp":"2025-10-06T08:21:03.230Z","type":"response_item","payload":{"type":"message"}}\n'
+        b'{"type":"message","role":"user","content":"hi"}\n'
+        b'{"timestamp":"2025-10-06T08:21:04.000Z","type":"event_msg","payload":{"type":"agent_message"}}\n'
+        b'{"type":"message","role":"user","content":"#lesson: x #/lesson"}\n'
+    )
+    chunk = CodexReader().read(path)
+    assert chunk.lines_skipped == 2  # the assistant-side lines, though user text follows at once
+    assert chunk.session.ended_at is None  # they were not parsed: their timestamps are not read
+    assert [t.kind for t in chunk.turns] == ["user", "user"]
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_block_size_and_line_limit_change_nothing_but_over_long_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Lines are cut out of blocks where they sit: a line split over blocks reads as a whole, and
+    one over the limit is counted, not read, whichever block it ends in."""
+    from forewarn.readers import base, codex
+
+    data = b"".join((FIXTURES / name).read_bytes() for name in ("envelope.jsonl", "unified.jsonl"))
+    path = tmp_path / "rollout-b.jsonl"
+    path.write_bytes(data + b'{"type":"message"')  # and an unfinished last line
+    whole = CodexReader().read(path)
+    monkeypatch.setattr(base, "_BLOCK", block)
+    assert repr(CodexReader().read(path)) == repr(whole)
+    limit = 300
+    monkeypatch.setattr(codex, "MAX_LINE", limit)
+    small = CodexReader().read(path)
+    long = [line for line in data.splitlines(keepends=True) if len(line) - 1 > limit]
+    assert long and small.bad_lines == whole.bad_lines + len(long)
+    assert small.lines == whole.lines and small.end_offset == whole.end_offset == len(data)
 
 
 # -- the real corpus (skipped when absent) ------------------------------------------------------

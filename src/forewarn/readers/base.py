@@ -1,6 +1,6 @@
 """What every reader shares: safe incremental line reading and the `Reader` interface.
 
-Invariants of `iter_lines`:
+Invariants of `iter_lines` and of `iter_blocks`, which it cuts into lines:
 - it never yields a partial last line (a line without its newline): a writer may still be
   appending to it, so the caller's saved offset stops just before it;
 - a line longer than `max_line` is skipped (reported as `None`) without ever being held whole in
@@ -24,13 +24,16 @@ MAX_LINE = 8 * 1024 * 1024  # a longer line is skipped and counted: no real reco
 _BLOCK = 4 * 1024 * 1024
 
 
-def iter_lines(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterator[tuple[int, bytes | None]]:
-    """Yield (offset, line) for each complete line from `start` (the line keeps its newline);
-    `line` is None when over-long.
+def iter_blocks(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (offset, data) for runs of complete lines from `start`: each line of `data` that ends
+    in a newline is complete and sits at file offset `offset` + its index; what follows the last
+    newline is incomplete and comes again at the front of a later block. `data` is None for a
+    line too long to keep (over `max_line` and still unfinished at the end of a block), given at
+    its offset; a complete line of `data` may be over-long too, which its reader checks
+    (`j - i > max_line` for a line data[i:j+1]).
 
-    Reads in large blocks and cuts lines out of them (far cheaper than a `readline` per line).
-    Stops before an incomplete last line; the caller learns where it stopped from the last
-    offset plus the length of the last line."""
+    `iter_lines` cuts these blocks into lines; a reader that drops most lines unread can look at
+    each line where it sits instead of copying it out first."""
     f.seek(start)
     next_read = start  # file offset of the next byte to read
     base = start  # file offset of data[0]
@@ -51,15 +54,31 @@ def iter_lines(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterato
             data, base = block[j + 1 :], block_at + j + 1
         else:
             data = data + block if data else block
+        i = data.rfind(b"\n") + 1  # just past the last complete line
+        if i:
+            yield base, data
+        if len(data) - i > max_line:
+            skip_from, data = base + i, b""
+        else:
+            base, data = base + i, data[i:]
+
+
+def iter_lines(f: BinaryIO, start: int = 0, max_line: int = MAX_LINE) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (offset, line) for each complete line from `start` (the line keeps its newline);
+    `line` is None when over-long.
+
+    Reads in large blocks and cuts lines out of them (far cheaper than a `readline` per line).
+    Stops before an incomplete last line; the caller learns where it stopped from the last
+    offset plus the length of the last line."""
+    for base, data in iter_blocks(f, start, max_line):
+        if data is None:
+            yield base, None
+            continue
         i = 0
         find = data.find
         while (j := find(b"\n", i)) >= 0:
             yield base + i, (data[i : j + 1] if j - i <= max_line else None)
             i = j + 1
-        if len(data) - i > max_line:
-            skip_from, data = base + i, b""
-        else:
-            base, data = base + i, data[i:]
 
 
 def new_chunk(path: Path, agent: str, start: int, context: dict[str, Any] | None) -> Chunk:

@@ -29,7 +29,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -45,8 +45,25 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import codex_home
-from forewarn.readers.base import Reader, iter_records, new_chunk, read_head
-from forewarn.readers.codex_facts import argv_input, classify, function_input, output_text
+from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, new_chunk, read_head
+from forewarn.readers.codex_facts import (
+    ENVELOPE_ACTIONS,
+    HEAD,
+    HEAD_BYTES,
+    LESSON,
+    MESSAGE,
+    PARSE,
+    PAYLOAD_TYPE,
+    ROLE_USER,
+    SKIP,
+    TURN_CONTEXT,
+    argv_input,
+    classify,
+    function_input,
+    json_string_after,
+    output_text,
+    triage,
+)
 from forewarn.readers.toolfacts import (
     lesson_blocks,
     parts_text,
@@ -54,20 +71,6 @@ from forewarn.readers.toolfacts import (
     to_int,
     user_text,
 )
-
-# Record types that never carry calls, results or turns, recognised without parsing: the type tag
-# sits in the first ~120 bytes (`{"timestamp":…,"type":…,"payload":{"type":"X"` or, legacy,
-# `{"type":"X"`). Quotes inside JSON strings are escaped, so an unescaped match is a real key.
-_SKIP_TYPES = frozenset(
-    {b"reasoning", b"token_count", b"agent_reasoning", b"agent_reasoning_delta",
-     b"agent_reasoning_raw_content", b"ghost_snapshot", b"task_started", b"task_complete",
-     b"web_search_call", b"agent_message_delta", b"exec_command_begin", b"exec_command_output_delta",
-     b"patch_apply_begin", b"mcp_tool_call_begin", b"mcp_tool_call_end", b"turn_diff", b"plan_update",
-     b"background_event", b"entered_review_mode", b"exited_review_mode"}
-)
-_PAYLOAD_TYPE = b'"payload":{"type":"'
-_SKIP, _TURN_CONTEXT, _PARSE = object(), object(), object()
-_HEAD = 200
 
 _KNOWN_EVENTS = frozenset(
     {"user_message", "agent_message", "turn_aborted", "exec_command_end", "patch_apply_end",
@@ -161,21 +164,9 @@ class CodexReader(Reader):
         chunk = new_chunk(path, self.agent, start, context)
         session = chunk.session
         st = _State(chunk, start)
-
-        def skip(line: bytes) -> bool:
-            how = _triage(line)
-            if how is _TURN_CONTEXT:
-                _turn_context(line, st)  # frequent and large (instructions): read three keys only
-                return True
-            return how is _SKIP
-
         try:
             with open(path, "rb") as f:
-                for offset, rec in iter_records(f, start, chunk, skip):
-                    try:
-                        self._record(rec, offset, st)
-                    except (AttributeError, TypeError, ValueError, KeyError):
-                        chunk.bad_lines += 1  # a well-formed line of an unexpected shape
+                self._scan(f, start, st)
         except OSError:
             pass  # unreadable, or gone mid-read: keep what was read, the rest comes next time
         chunk.calls = sorted(st.calls.values(), key=lambda c: c.seq)
@@ -187,17 +178,106 @@ class CodexReader(Reader):
             session.project = session.cwd
         return chunk
 
+    def _scan(self, f: BinaryIO, start: int, st: _State) -> None:
+        """Every line of `f` from `start`: triaged where it sits in the block, then parsed and
+        recorded when it can matter.
+
+        This is `iter_records` with the same accounts (every line in `lines`; over-long, corrupt
+        and non-object lines in `bad_lines`; unparsed ones in `lines_skipped`; `end_offset` the
+        first byte not consumed, which after an over-long line is where reading had got to) but
+        inlined, because it runs for every line and two lines in three are dropped after one
+        regex match: copying each line out and handing it through generator and callback layers
+        cost more than the decision. A line is sliced out only when it is parsed. The counters
+        reach the chunk in `finally`, so an OSError mid-read leaves the same accounts."""
+        chunk = st.chunk
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        head = HEAD.match
+        action = ENVELOPE_ACTIONS.get
+        record = self._record
+        max_line = MAX_LINE
+        skipped = parsed = over_long = 0  # each line lands in exactly one of these
+        bad = 0  # parsed lines that were no JSON object or of an unexpected shape
+        end = start  # first byte not consumed
+        try:
+            for base, data in iter_blocks(f, start, max_line):
+                if data is None:
+                    over_long += 1
+                    end = f.tell()
+                    continue
+                find = data.find
+                i = 0  # where the next line starts in `data`
+                long_end = -1  # end of the block's last over-long line
+                while (j := find(b"\n", i)) >= 0:
+                    at, i = i, j + 1  # this line is data[at:i], newline included
+                    if j - at > max_line:
+                        over_long += 1
+                        end = base + at  # the read stops before this line should tell() fail
+                        end = f.tell()  # as iter_records reports an over-long line
+                        long_end = i
+                        continue
+                    m = head(data, at, i)
+                    if m is not None and (kind := m[3]) is not None:
+                        how = action(kind, PARSE)
+                        if how is SKIP:
+                            skipped += 1
+                            continue
+                        if how is MESSAGE:  # user text matters; other text only for a #lesson block
+                            s = m.start(3)
+                            if find(ROLE_USER, s, min(s + 64, i)) < 0 and find(b"#lesson", at, i) < 0:
+                                skipped += 1
+                                continue
+                        elif how is LESSON and find(b"#lesson", at, i) < 0:
+                            skipped += 1
+                            continue
+                        line = data[at:i]
+                    elif m is not None and find(PAYLOAD_TYPE, at, min(at + HEAD_BYTES, i)) < 0:
+                        _turn_context(data, at, i, st, m)  # what triage says of this head
+                        skipped += 1
+                        continue
+                    else:  # legacy lines and unusual heads: the general rule
+                        line = data[at:i]
+                        how = triage(line)
+                        if how is not PARSE:
+                            skipped += 1
+                            if how is TURN_CONTEXT:
+                                _turn_context(data, at, i, st, None)
+                            continue
+                    parsed += 1
+                    try:
+                        rec = loads(line)
+                    except decode_error:
+                        if line.strip():
+                            bad += 1
+                        continue
+                    if not isinstance(rec, dict):
+                        bad += 1
+                        continue
+                    try:
+                        record(rec, base + at, st)
+                    except (AttributeError, TypeError, ValueError, KeyError):
+                        bad += 1  # a well-formed line of an unexpected shape
+                if long_end != i:  # after an over-long last line, `end` is where reading had got to
+                    end = base + i
+        finally:
+            chunk.lines += skipped + parsed + over_long
+            chunk.lines_skipped += skipped
+            chunk.bad_lines += bad + over_long
+            chunk.end_offset = end
+
     # -- records -----------------------------------------------------------------------------
 
     def _record(self, rec: dict[str, Any], offset: int, st: _State) -> None:
         kind = rec.get("type")
         payload = rec.get("payload")
         if isinstance(payload, dict) and isinstance(kind, str):
-            ts = rec.get("timestamp") if isinstance(rec.get("timestamp"), str) else None
-            if ts:
-                if st.session.started_at is None:
-                    st.session.started_at = ts
-                st.session.ended_at = ts
+            ts = rec.get("timestamp")
+            if not isinstance(ts, str):
+                ts = None
+            elif ts:
+                session = st.session
+                if session.started_at is None:
+                    session.started_at = ts
+                session.ended_at = ts
             if kind == "response_item":
                 self._item(payload, offset, ts, st)
             elif kind == "event_msg":
@@ -261,6 +341,10 @@ class CodexReader(Reader):
             if isinstance(call_id, str) and isinstance(name, str):
                 inp = function_input(name, item.get("arguments"))
                 self._add_call(st, call_id, name, inp, offset, ts)
+        elif itype == "function_call_output" or itype == "custom_tool_call_output":
+            call_id = item.get("call_id")
+            if isinstance(call_id, str):
+                self._output(st, call_id, item.get("output"), offset)
         elif itype == "custom_tool_call":
             call_id = item.get("call_id") or item.get("id")
             name = item.get("name")
@@ -285,10 +369,6 @@ class CodexReader(Reader):
                 call = self._add_call(st, call_id, "local_shell", inp, offset, ts)
                 if isinstance(action.get("working_directory"), str):
                     call.cwd = action["working_directory"]
-        elif itype in ("function_call_output", "custom_tool_call_output"):
-            call_id = item.get("call_id")
-            if isinstance(call_id, str):
-                self._output(st, call_id, item.get("output"), offset)
         elif itype == "message":
             role = item.get("role")
             text = parts_text(item.get("content"))
@@ -354,7 +434,7 @@ class CodexReader(Reader):
         cwd = st.cwd
         if isinstance(workdir, str) and workdir:
             cwd = os.path.normpath(os.path.join(st.cwd, workdir)) if st.cwd and not os.path.isabs(workdir) else workdir
-        call = ToolCall(call_id=call_id, tool=tool, input=inp, seq=offset, timestamp=ts, cwd=cwd)
+        call = ToolCall(call_id, tool, inp, offset, ts, "main", cwd)  # positional: twice as fast
         early = st.late.pop(call_id, None)  # a result written before its call (never seen; cheap)
         if early is not None:
             call.status, call.is_error, call.exit_code = early.status, early.is_error, early.exit_code
@@ -462,68 +542,33 @@ class CodexReader(Reader):
         st.chunk.turns.append(Turn(offset, "compaction", clip(text, 1500, 500), ts))
 
 
-# -- pure helpers ----------------------------------------------------------------------------
+# -- turn_context lines, read without parsing ------------------------------------------------
 
-def _json_string_after(line: bytes, key: bytes) -> str | None:
-    """The JSON string value that follows the first `key` (like b'"cwd":"'), decoded, or None."""
-    i = line.find(key)
-    if i < 0:
-        return None
-    i += len(key)
-    j = i
-    while True:
-        j = line.find(b'"', j)
-        if j < 0:
-            return None
-        k = j - 1
-        while line[k] == 0x5C:  # count the backslashes before the quote: odd means escaped
-            k -= 1
-        if (j - 1 - k) % 2 == 0:
-            break
-        j += 1
-    try:
-        value = orjson.loads(line[i - 1 : j + 1])
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _turn_context(line: bytes, st: _State) -> None:
-    """cwd and model of a turn_context line. `cwd` is the payload's first key and `model` a
-    top-level one; nested objects (sandbox policy) carry neither, and keys inside instruction text
-    are escaped, so the first unescaped match is the right one."""
-    ts = _json_string_after(line, b'"timestamp":"')
+def _turn_context(data: bytes, i: int, k: int, st: _State, head: re.Match[bytes] | None) -> None:
+    """cwd and model of the turn_context line data[i:k]. `cwd` is the payload's first key and
+    `model` a top-level one; nested objects (sandbox policy) carry neither, and keys inside
+    instruction text are escaped, so the first unescaped match is the right one. `head`, the
+    line's `HEAD` match when it had one, holds the timestamp and usually the cwd as plain ASCII:
+    decoding them is all the JSON decoder would do, and the line need not be copied out."""
+    line: bytes | None = None
+    if head is not None:
+        ts: str | None = head[1].decode()
+    else:
+        line = data[i:k]
+        ts = json_string_after(line, b'"timestamp":"')
     if ts:
         if st.session.started_at is None:
             st.session.started_at = ts
         st.session.ended_at = ts
-    cwd = _json_string_after(line, b'"cwd":"')
+    plain_cwd = head[2] if head is not None else None
+    if plain_cwd is not None:
+        cwd: str | None = plain_cwd.decode()
+    else:
+        line = line or data[i:k]
+        cwd = json_string_after(line, b'"cwd":"')
     if cwd:
         st.cwd = cwd
         if st.session.cwd is None:
             st.session.cwd = cwd
     if st.session.model is None:
-        st.session.model = _json_string_after(line, b'"model":"')
-
-
-def _triage(line: bytes) -> object:
-    """_SKIP for a line that can be dropped unparsed (a type that never matters, assistant text
-    without a `#lesson` block), _TURN_CONTEXT, or _PARSE."""
-    i = line.find(_PAYLOAD_TYPE, 0, _HEAD)
-    if i >= 0:
-        i += len(_PAYLOAD_TYPE)
-    elif line.startswith(b'{"type":"'):
-        i = 9
-    elif line.startswith(b'{"record_type":'):
-        return _SKIP
-    elif line.find(b'"type":"turn_context"', 0, 80) > 0:
-        return _TURN_CONTEXT
-    else:
-        return _PARSE
-    j = line.find(b'"', i, i + 48)
-    kind = line[i:j]
-    if kind in _SKIP_TYPES:
-        return _SKIP
-    if kind == b"agent_message" or (kind == b"message" and line.find(b'"role":"user"', i, i + 64) < 0):
-        return _PARSE if b"#lesson" in line else _SKIP  # assistant/developer text
-    return _PARSE
+        st.session.model = json_string_after(line or data[i:k], b'"model":"')

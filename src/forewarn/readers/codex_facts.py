@@ -12,6 +12,11 @@ Tool-level failures carry no code ("apply_patch verification failed", "failed to
 arguments"); denials read "exec command rejected by user" / "patch rejected by user"; a call cut
 by an interrupt gets the synthetic output "aborted".
 
+Lines: most lines of a rollout never matter (reasoning, token counts, assistant text without a
+`#lesson` block) and are recognised from their first bytes without parsing: `triage` is the rule,
+and the `HEAD` regex gives the same verdict for the usual envelope head in one match. Their
+agreement is an invariant: a line is skipped only where parsing it could change nothing.
+
 Every function is total: any input gives an answer, never an exception.
 """
 
@@ -24,6 +29,7 @@ import orjson
 
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, clip
 from forewarn.readers.toolfacts import (
+    MAX_INPUT_STR,
     parts_text,
     patch_first_file,
     shell_script,
@@ -45,16 +51,20 @@ _TOOL_ERRORS = (
     "unsupported call", "unsupported custom tool call", "execution error", "failed in sandbox",
     "sandbox error", "This action was rejected", "unknown tool", "invalid patch",
 )
+_is_str = str.__instancecheck__  # isinstance(x, str) as a function, for map()
 
 
 def argv_input(command: Any) -> dict[str, Any]:
     """Input of a call whose command is a vector: the vector kept as `argv`, the script that ran as
     `command`, and for `apply_patch` vectors or heredocs the patch and its first file."""
-    if not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+    if not (isinstance(command, list) and command and all(map(_is_str, command))):
         return {"command": command} if command is not None else {}
     script = shell_script(command)
+    argv = command.copy()
+    if max(map(len, argv)) > 4000:
+        argv = [clip(a, 2000, 1000) if len(a) > 4000 else a for a in command]
     inp: dict[str, Any] = {
-        "argv": [clip(a, 2000, 1000) if len(a) > 4000 else a for a in command],
+        "argv": argv,
         "command": clip(script, 2000, 1000) if len(script) > 4000 else script,
     }
     patch: str | None = None
@@ -75,13 +85,17 @@ def function_input(name: str, arguments: Any) -> dict[str, Any]:
             args = orjson.loads(arguments)
         except orjson.JSONDecodeError:
             return {"arguments": clip(arguments, 2000, 1000)}
-    inp = trim_input(args)
+        # A decoded string is never longer than the JSON text that encodes it, so arguments this
+        # short hold nothing `trim_input` would clip: a plain copy is what it would return.
+        inp = args.copy() if type(args) is dict and len(arguments) <= MAX_INPUT_STR else trim_input(args)
+    else:
+        inp = trim_input(args)
     if not isinstance(args, dict):
         return inp
     command = args.get("command")
     if isinstance(command, list):
-        rest = {k: v for k, v in inp.items() if k != "command"}
-        inp = {**rest, **argv_input(command)}
+        del inp["command"]  # `inp` is a fresh copy of `args`; keys keep their order
+        inp.update(argv_input(command))
     elif isinstance(args.get("cmd"), str) and "command" not in inp:
         inp["command"] = inp["cmd"]  # exec_command: analyzers look for `command` in every agent
     if name == "apply_patch" and isinstance(args.get("input"), str):
@@ -92,15 +106,14 @@ def function_input(name: str, arguments: Any) -> dict[str, Any]:
 
 def output_text(raw: Any) -> tuple[str, int | None, bool]:
     """(text the model saw, exit code from structured metadata, agent's own failure flag)."""
-    flagged = False
-    if isinstance(raw, dict):  # structured payload of some versions
-        flagged = raw.get("success") is False
-        inner = raw.get("content", raw.get("output"))
-        text, code, _ = output_text(inner)
-        return text, code, flagged
-    if isinstance(raw, list):  # content items: input_text / output_text / input_image
-        return parts_text(raw), None, False
     if not isinstance(raw, str):
+        if isinstance(raw, dict):  # structured payload of some versions
+            flagged = raw.get("success") is False
+            inner = raw.get("content", raw.get("output"))
+            text, code, _ = output_text(inner)
+            return text, code, flagged
+        if isinstance(raw, list):  # content items: input_text / output_text / input_image
+            return parts_text(raw), None, False
         return "", None, False
     if raw.startswith('{"output":'):  # legacy shell: a JSON string with metadata.exit_code
         try:
@@ -132,7 +145,8 @@ def classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int 
     code = meta_code
     running: int | None = None
     if code is None:
-        m = _EXIT_HEADER.match(text)
+        # each regex only after the cheap test its match implies
+        m = _EXIT_HEADER.match(text) if text.startswith("Exit code: ") else None
         if m:
             code = int(m.group(1))
         else:
@@ -143,7 +157,7 @@ def classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int 
                 else:
                     running = int(m2.group(2))
             else:
-                m3 = _SANDBOX_EXIT.match(text)
+                m3 = _SANDBOX_EXIT.match(text) if text.startswith("failed in sandbox") else None
                 if m3:
                     code = int(m3.group(1))
     if code is not None:
@@ -157,3 +171,83 @@ def classify(text: str, meta_code: int | None, flagged: bool) -> tuple[str, int 
     if timed_out and status == OK and code is None:
         status = ERROR
     return status, code, timed_out, running
+
+
+# -- which lines matter, before parsing ---------------------------------------------------------
+
+# Record types that never carry calls, results or turns, recognised without parsing: the type tag
+# sits in the first ~120 bytes (`{"timestamp":…,"type":…,"payload":{"type":"X"` or, legacy,
+# `{"type":"X"`). Quotes inside JSON strings are escaped, so an unescaped match is a real key.
+SKIP_TYPES = frozenset(
+    {b"reasoning", b"token_count", b"agent_reasoning", b"agent_reasoning_delta",
+     b"agent_reasoning_raw_content", b"ghost_snapshot", b"task_started", b"task_complete",
+     b"web_search_call", b"agent_message_delta", b"exec_command_begin", b"exec_command_output_delta",
+     b"patch_apply_begin", b"mcp_tool_call_begin", b"mcp_tool_call_end", b"turn_diff", b"plan_update",
+     b"background_event", b"entered_review_mode", b"exited_review_mode"}
+)
+PAYLOAD_TYPE = b'"payload":{"type":"'
+ROLE_USER = b'"role":"user"'
+SKIP, TURN_CONTEXT, PARSE, MESSAGE, LESSON = object(), object(), object(), object(), object()
+HEAD_BYTES = 200
+# What an envelope line's payload type says before parsing: MESSAGE and LESSON lines matter only
+# for user text or a `#lesson` block; a type not listed is parsed.
+ENVELOPE_ACTIONS: dict[bytes, object] = {
+    **dict.fromkeys(SKIP_TYPES, SKIP), b"message": MESSAGE, b"agent_message": LESSON,
+}
+# The usual envelope head, matched in one go; its verdict is the one `triage` gives, only cheaper.
+# A plain timestamp (printable ASCII, no quote or backslash, at most 40 bytes) keeps every key
+# below within the byte windows `triage` searches, and leaves no room for an earlier
+# `"payload":{"type":"` or `"cwd":"`. Groups: 1 timestamp, 2 a plain leading cwd of a
+# turn_context, 3 the payload type (None for turn_context). Any other head goes to `triage`.
+_PLAIN = rb'[ !#-\[\]-~]'
+HEAD = re.compile(
+    rb'\{"timestamp":"(' + _PLAIN + rb'{1,40})","type":"(?:turn_context","payload":\{(?:"cwd":"('
+    + _PLAIN + rb'*)")?|[a-z_]{1,24}","payload":\{"type":"([^"]{0,47})")'
+)
+
+
+def json_string_after(line: bytes, key: bytes) -> str | None:
+    """The JSON string value that follows the first `key` (like b'"cwd":"'), decoded, or None."""
+    i = line.find(key)
+    if i < 0:
+        return None
+    i += len(key)
+    j = i
+    while True:
+        j = line.find(b'"', j)
+        if j < 0:
+            return None
+        k = j - 1
+        while line[k] == 0x5C:  # count the backslashes before the quote: odd means escaped
+            k -= 1
+        if (j - 1 - k) % 2 == 0:
+            break
+        j += 1
+    try:
+        value = orjson.loads(line[i - 1 : j + 1])
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def triage(line: bytes) -> object:
+    """SKIP for a line that can be dropped unparsed (a type that never matters, assistant text
+    without a `#lesson` block), TURN_CONTEXT, or PARSE."""
+    i = line.find(PAYLOAD_TYPE, 0, HEAD_BYTES)
+    if i >= 0:
+        i += len(PAYLOAD_TYPE)
+    elif line.startswith(b'{"type":"'):
+        i = 9
+    elif line.startswith(b'{"record_type":'):
+        return SKIP
+    elif line.find(b'"type":"turn_context"', 0, 80) > 0:
+        return TURN_CONTEXT
+    else:
+        return PARSE
+    j = line.find(b'"', i, i + 48)
+    kind = line[i:j]
+    if kind in SKIP_TYPES:
+        return SKIP
+    if kind == b"agent_message" or (kind == b"message" and line.find(b'"role":"user"', i, i + 64) < 0):
+        return PARSE if b"#lesson" in line else SKIP  # assistant/developer text
+    return PARSE
