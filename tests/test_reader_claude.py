@@ -185,3 +185,50 @@ def test_a_result_whose_payload_nests_an_assistant_message_is_not_skipped(tmp_pa
              sibling={"messages": [{"role": "assistant", "content": [{"type": "text", "text": "hi"}]}]})
     (call,) = read(t.write(tmp_path / "s.jsonl")).calls
     assert call.status == ERROR and call.output == "subagent failed"
+
+
+_TEXTS = st.sampled_from(["ok", "see #lesson: use uv run", 'say "type":"progress"', "{[", "role"])
+_BLOCKS = st.one_of(
+    st.builds(lambda i: {"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {"command": "ls"}},
+              st.integers(0, 3)),
+    st.builds(lambda i, e, t: {"type": "tool_result", "tool_use_id": f"t{i}", "is_error": e, "content": t},
+              st.integers(0, 3), st.booleans(), _TEXTS),
+    st.builds(lambda t: {"type": "text", "text": t}, _TEXTS),
+    st.just({"type": "thinking", "thinking": "hmm"}),
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["user", "assistant", "system", "progress", "attachment", "mode",
+                                 "file-history-snapshot", "brand-new-type"]))
+    # a user or assistant record's message has its role; a progress record may nest either
+    role = kind if kind in ("user", "assistant") else draw(st.sampled_from(["user", "assistant"]))
+    message = {"role": role, "content": draw(st.one_of(_TEXTS, st.lists(_BLOCKS, max_size=3)))}
+    if role == "assistant":
+        message = {"model": "m", "id": "x", "type": "message", **message}
+    meta = {"parentUuid": None, "isSidechain": False,
+            "cwd": draw(st.sampled_from(["/w/shop", "/w/{odd}", "/w/[x]"])), "sessionId": "s", "version": "2.1.3"}
+    body: dict = {"message": message} if kind in ("user", "assistant") else \
+        {"data": {"message": {"type": kind, "message": message}}} if kind == "progress" else \
+        {"subtype": draw(st.sampled_from(["compact_boundary", "info"])), "content": draw(_TEXTS)}
+    order = draw(st.sampled_from(["type first", "type last"]))
+    rec = {**meta, "type": kind, **body} if order == "type first" else {**meta, **body, "type": kind}
+    rec["timestamp"] = "2026-01-01T00:00:00Z"
+    return json.dumps(rec, separators=(",", ":")).encode() + b"\n"
+
+
+@settings(max_examples=400, deadline=None)
+@given(_records())
+def test_a_line_skipped_unparsed_would_have_added_nothing(line: bytes) -> None:
+    """The prefilter only skips lines whose parsing yields no call, result, turn or count."""
+    from forewarn.readers.base import new_chunk
+    from forewarn.readers.claude import _uninteresting
+
+    if not _uninteresting(line):
+        return
+    chunk = new_chunk(Path("s.jsonl"), "claude", 0, None)
+    calls: dict = {}
+    orphans: dict = {}
+    ClaudeReader()._record(json.loads(line), 0, chunk.session, chunk, calls, orphans, False)
+    assert (calls, orphans, chunk.turns, chunk.unknown_records) == ({}, {}, [], 0)

@@ -50,8 +50,10 @@ _SKIP_TYPES = re.compile(
 )
 _KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "summary", "file-history-snapshot", "queue-operation",
-     "progress", "attachment", "custom-title", "last-prompt", "agent-name", "pr-link", "tag"}
+     "progress", "attachment", "custom-title", "last-prompt", "agent-name", "pr-link", "tag",
+     "permission-mode", "ai-title", "mode"}
 )
+_UNREAD_TYPES = frozenset(t.encode() for t in _KNOWN_TYPES - {"user", "assistant", "system"})
 
 
 def _text_of(content: Any) -> str:
@@ -293,14 +295,23 @@ def _session_meta(rec: dict[str, Any], session: SessionInfo) -> None:
 def _uninteresting(line: bytes) -> bool:
     """A line we need not parse: a record type that never carries calls, results or user words,
     or an assistant line with neither a tool call nor a `#lesson` block."""
-    if _SKIP_TYPES.search(line, 0, 200):
+    # Most records name their type before any nested value: when only plain values come before
+    # the first `"type":"`, it is the record's own (quotes inside strings are escaped, and a brace
+    # inside a string only sends the line down the slower path below).
+    i = line.find(b'"type":"', 0, 1024)
+    if i > 0 and line.find(b"{", 1, i) < 0 and line.find(b"[", 0, i) < 0:
+        kind = line[i + 8 : line.find(b'"', i + 8)]
+        if kind in _UNREAD_TYPES:
+            return True
+        if kind != b"assistant":
+            return False  # user, system, or unknown (parsed, so that it is counted)
+    elif _SKIP_TYPES.search(line, 0, 200):
         return True
-    # progress records often name their type only after a long `data` payload; they never carry
-    # a call or a result of ours (a line that does is always parsed)
-    if b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
+    elif b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
+        # progress records of some versions name their type only after a long `data` payload;
+        # they never carry a call or a result of ours (a line that does is always parsed)
         return True
-    # the assistant test first: it settles every user line (most of the bytes) in one pass; a line
-    # carrying tool results is never skipped, even when its payload nests an assistant message
+    # a line carrying tool results is never skipped, even when its payload nests an assistant message
     return (is_plain_assistant(line) and b'"tool_use"' not in line and b"#lesson" not in line
             and b'"tool_result"' not in line)
 
