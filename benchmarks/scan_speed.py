@@ -103,7 +103,10 @@ def size_of(root: Path) -> int:
 
 
 def forewarn_cmd(db: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "forewarn.cli.main", "--db", str(db), "-q", *args]
+    """The installed `forewarn` command, as a user runs it (`python -m` when it is not installed)."""
+    script = Path(sys.executable).with_name("forewarn")
+    launcher = [str(script)] if script.is_file() else [sys.executable, "-m", "forewarn.cli.main"]
+    return [*launcher, "--db", str(db), "-q", *args]
 
 
 def main() -> int:
