@@ -361,3 +361,14 @@ def test_corpus_labelled_codex_calls_come_out_with_their_ids():
     failures = sum(1 for lab in labels if lab["is_failure"])
     # the rest hide their exit status (`|| true`, `; exit 0`): facts, left to the analyzers
     assert flagged >= failures - 8
+
+
+def test_a_deeply_nested_output_is_read_not_a_crash(tmp_path: Path) -> None:
+    """A structured output nested far deeper than Python's recursion limit still reads."""
+    from forewarn.readers.codex_facts import output_text
+
+    raw: object = "Exit code: 2\nboom"
+    for _ in range(5000):
+        raw = {"output": raw}
+    assert output_text(raw) == ("Exit code: 2\nboom", None, False)
+    assert output_text({"success": False, "content": {"output": "x"}}) == ("x", None, True)

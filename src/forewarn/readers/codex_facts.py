@@ -109,8 +109,9 @@ def output_text(raw: Any) -> tuple[str, int | None, bool]:
     if not isinstance(raw, str):
         if isinstance(raw, dict):  # structured payload of some versions
             flagged = raw.get("success") is False
-            inner = raw.get("content", raw.get("output"))
-            text, code, _ = output_text(inner)
+            while isinstance(raw, dict):  # a loop, not recursion: nesting of any depth reads
+                raw = raw.get("content", raw.get("output"))
+            text, code, _ = output_text(raw)
             return text, code, flagged
         if isinstance(raw, list):  # content items: input_text / output_text / input_image
             return parts_text(raw), None, False
