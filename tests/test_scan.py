@@ -90,7 +90,7 @@ def test_two_scans_at_once_leave_a_consistent_store(tmp_path: Path) -> None:
             t.bash(f"c{i}-{j}", f"make t{j}", "boom", code=2).bash(f"d{i}-{j}", f"make t{j}", "ok")
         t.write(path)
     db = tmp_path / "db.sqlite"
-    code = "import sys; from forewarn.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    code = "from forewarn.cli.main import run; run()"  # the console script, quick exit included
     env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
     procs = [subprocess.Popen([sys.executable, "-c", code, "--db", str(db), "-q", "scan", str(config)], env=env,
                               stderr=subprocess.PIPE, text=True)
@@ -101,3 +101,29 @@ def test_two_scans_at_once_leave_a_consistent_store(tmp_path: Path) -> None:
     assert store.counts()["calls"] == 30 * 40
     assert store.counts()["failures"] == 30 * 20
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_the_console_script_closes_the_store_and_survives_a_closed_pipe(tmp_path: Path) -> None:
+    """`run` skips Python's shutdown: the database must still be closed cleanly (its WAL folded
+    in and removed) and output cut short by a closed pipe must not turn into an error."""
+    config = tmp_path / ".claude"
+    for i in range(3):
+        t = Transcript(cwd=f"/work/p{i}", session_id=f"s-{i}")
+        for j in range(200):
+            t.bash(f"c{i}-{j}", f"make t{j}", "boom " * 40, code=2).bash(f"d{i}-{j}", f"make t{j}", "ok")
+        t.write(config / "projects" / slug(f"/work/p{i}") / f"s-{i}.jsonl")
+    db = tmp_path / "db.sqlite"
+    env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
+    script = [sys.executable, "-c", "from forewarn.cli.main import run; run()", "--db", str(db)]
+    proc = subprocess.Popen([*script, "scan", "--json", str(config)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
+    assert proc.wait(timeout=60) == 1  # click's status for a closed pipe, and no message
+    assert b'"call_id"' in first and proc.stderr.read() == b""
+    assert not db.with_name(db.name + "-wal").exists()
+    assert Store.open(db).counts()["failures"] == 3 * 200
+
+    done = subprocess.run([*script, "scan", str(config)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "3 unchanged" in done.stdout, done.stdout

@@ -29,6 +29,12 @@ class Context:
             self._store = Store.open(path)
         return self._store
 
+    def close(self) -> None:
+        """Close the store if a command opened it (called when the command's click context ends)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
 
 pass_context = click.make_pass_decorator(Context)
 
