@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from forewarn.analyze import intent
@@ -355,7 +355,12 @@ def test_steps_see_through_plumbing_runners_and_heredocs() -> None:
     assert write.writes == "/p/plan.md" and not write.looks
 
 
-@given(st.text(max_size=200))
+_SHELLISH = st.text(alphabet="ab <>|&;\n'\"\\-EOF", max_size=60)
+
+
+@settings(max_examples=400)
+@given(st.one_of(st.text(max_size=200), _SHELLISH))
+@example("<a | b<\nc")  # a `<` ending one segment and one starting the next are no here-document
 def test_reading_any_command_line_never_raises(text: str) -> None:
     for step in intent.steps(text):
         assert step.program and step.path[0] == step.program

@@ -99,10 +99,11 @@ class Step:
 
     def __post_init__(self) -> None:
         words, program = self.words, self.program
-        is_help = any(w in _HELP_FLAGS for w in words[1:4]) or program in {"man", "tldr", "apropos"}
+        # (`not S.isdisjoint(ws)`: whether any of the words is in S, without a Python loop)
+        is_help = not _HELP_FLAGS.isdisjoint(words[1:4]) or program in {"man", "tldr", "apropos"}
         looks = not self.writes and (
-            program in _LOOKERS or any(w in _LOOKING_STEMS for w in self.path[1:]) or is_help
-            or any(w in _DRY_RUN for w in words[1:]) or (program == "make" and "-n" in words[1:]))
+            program in _LOOKERS or not _LOOKING_STEMS.isdisjoint(self.path[1:]) or is_help
+            or not _DRY_RUN.isdisjoint(words[1:]) or (program == "make" and "-n" in words[1:]))
         object.__setattr__(self, "is_help", is_help)
         object.__setattr__(self, "looks", looks)
 
@@ -172,16 +173,19 @@ def steps(command: str) -> tuple[Step, ...]:
             if len(ws) > 1:
                 directory = ws[1]
             continue
-        # `… | xargs cmd` acts through cmd (unless cmd only looks, `find | xargs grep`)
-        xargs = [i for i, seg in enumerate(pipeline)
-                 if i and seg.startswith("xargs") and seg.split()[:1] == ["xargs"] and progs[i] not in _LOOKERS]
-        main = xargs[-1] if xargs else \
-            next((i for i, p in enumerate(progs) if p not in _LOOKERS and p not in _SETUP), None)
-        if main is None:
-            main = next((i for i, p in enumerate(progs) if p not in _SETUP), None)
+        if len(pipeline) == 1:
+            main: int | None = None if progs[0] in _SETUP else 0  # (what the rules below pick for one command)
+        else:
+            # `… | xargs cmd` acts through cmd (unless cmd only looks, `find | xargs grep`)
+            xargs = [i for i, seg in enumerate(pipeline)
+                     if i and seg.startswith("xargs") and seg.split()[:1] == ["xargs"] and progs[i] not in _LOOKERS]
+            main = xargs[-1] if xargs else \
+                next((i for i, p in enumerate(progs) if p not in _LOOKERS and p not in _SETUP), None)
+            if main is None:
+                main = next((i for i, p in enumerate(progs) if p not in _SETUP), None)
         if main is None:
             continue
-        if _ARRAY_ASSIGN.match(pipeline[main]):
+        if "=(" in pipeline[main] and _ARRAY_ASSIGN.match(pipeline[main]):
             continue  # `cmd=(prog args…)` stores a command; it runs where `"${cmd[@]}"` is used
         words = _inner_words(_without_heredoc(pipeline[main]))
         if not words:
@@ -197,11 +201,12 @@ def steps(command: str) -> tuple[Step, ...]:
         if progs[-1] == "tee":
             tee_args = [w for w in shell.program_words(pipeline[-1])[1:] if not w.startswith("-")]
             target = tee_args[0] if tee_args else target
-        patterns = tuple(w for seg, prog in zip(pipeline[main + 1:], progs[main + 1:], strict=True)
+        filters = tuple(progs[main + 1:])
+        patterns = tuple(w for seg, prog in zip(pipeline[main + 1:], filters, strict=True)
                          if prog in {"grep", "rg", "egrep", "fgrep", "ag"}
-                         for w in shell.program_words(seg)[1:] if not w.startswith("-"))
+                         for w in shell.program_words(seg)[1:] if not w.startswith("-")) if filters else ()
         out.append(Step(pipeline[main], tuple(words), program, _path(program, words, pipeline[main]),
-                        tuple(progs[main + 1:]), directory, body, target, patterns))
+                        filters, directory, body, target, patterns))
     return tuple(out)
 
 
@@ -215,6 +220,7 @@ def _program(segment: str) -> str:
     return _program_name(ws[0]) if ws else ""
 
 
+@lru_cache(maxsize=8192)
 def _program_name(word: str) -> str:
     m = _VARIABLE.match(word.strip('"')) if "$" in word else None
     if m:
@@ -269,10 +275,15 @@ def same_question(a: Step, b: Step) -> bool:
 
 def token_overlap(a: str, b: str) -> float:
     """Share of `a`'s distinctive tokens (identifiers of 4+ characters) that `b` also has."""
-    ta = set(_TOKEN.findall(a)) - _KEYWORDS
+    ta = _distinctive(a)
     if not ta:
         return 1.0 if not b.strip() or a.strip() == b.strip() else 0.0
-    return len(ta & set(_TOKEN.findall(b))) / len(ta)
+    return len(ta & _distinctive(b)) / len(ta)
+
+
+@lru_cache(maxsize=64)  # a failed edit or script is held against each later one (texts may be long)
+def _distinctive(text: str) -> frozenset[str]:
+    return frozenset(_TOKEN.findall(text)) - _KEYWORDS
 
 
 def coverage(a: Step, b: Step) -> float:
@@ -283,9 +294,7 @@ def coverage(a: Step, b: Step) -> float:
     wa = _units(a.words[1:])
     if not wa:
         return 1.0 if a.program == b.program else 0.0
-    wb = _units(b.words[1:])
-    have = wb | {part for w in wb for part in w.split("_") if part}
-    return len(wa & have) / len(wa)
+    return len(wa & _kept_units(b.words[1:])) / len(wa)
 
 
 def core_args(step: Step) -> tuple[str, ...]:
@@ -300,7 +309,7 @@ def same_file(a: str, b: str) -> bool:
     the tree (`src/models.py` → `src/core/models.py`), or a bare name. Two `workflow.yaml` in
     sibling folders of different names are different files."""
     a, b = a.rstrip("/\\"), b.rstrip("/\\")
-    if not a or not b or _TAG.sub("", _base(a)) != _TAG.sub("", _base(b)):
+    if not a or not b or _untagged(_base(a)) != _untagged(_base(b)):
         return False  # (a tag or version is not part of the name: `img:1-24` ≈ `img:24`)
     da, db = os.path.dirname(a), os.path.dirname(b)
     if not da or not db or da in (".", "~") or db in (".", "~"):
@@ -308,6 +317,10 @@ def same_file(a: str, b: str) -> bool:
     if _base(da) == _base(db):
         return True
     return da.startswith(db + "/") or db.startswith(da + "/")
+
+
+def _untagged(name: str) -> str:
+    return _TAG.sub("", name) if ":" in name or "@" in name else name
 
 
 def is_interpreter(step: Step) -> bool:
@@ -330,6 +343,8 @@ def _pipelines(command: str) -> list[tuple[list[str], str]]:
     in `_SPECIAL` decide anything. `last` is the last piece appended to `buf` as the character
     loop would have appended it (one character, or an escape pair outside quotes), because the
     `&` and `|` rules look at it."""
+    if _SPECIAL.search(command) is None:  # (a third of all lines: one simple command)
+        return [([line], "")] if (line := command.strip()) else []
     pipelines: list[list[str]] = [[]]
     bodies: list[str] = [""]
     buf: list[str] = []
@@ -390,10 +405,9 @@ def _pipelines(command: str) -> list[tuple[list[str], str]]:
                 last = ch
                 i += 1
             buf.append(last)
-        elif ch == "\n" and _HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
+        elif ch == "\n" and not bodies[-1] and (
+                hd := _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))):
             # the here-document runs to its terminator line; it belongs to this pipeline
-            hd = _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))
-            assert hd is not None
             end_match = re.search(r"^\s*" + re.escape(hd.group(2)) + r"\s*$", command[i + 1:], re.M)
             stop = i + 1 + end_match.start() if end_match else n
             bodies[-1] = command[i + 1:stop]
@@ -418,7 +432,9 @@ def _pipelines(command: str) -> list[tuple[list[str], str]]:
 
 def _inner_words(segment: str) -> list[str]:
     """Program words with runners and `python -m` seen through: `uv run pytest -x` → `pytest -x`."""
-    ws = [w for w in shell.program_words(segment) if not (("<" in w or ">" in w) and _REDIRECT_WORD.match(w))]
+    ws = shell.program_words(segment)
+    if "<" in segment or ">" in segment:  # (unquoting never makes one: without it no word is a redirection)
+        ws = [w for w in ws if not (("<" in w or ">" in w) and _REDIRECT_WORD.match(w))]
     for _ in range(4):
         if not ws:
             break
@@ -435,7 +451,7 @@ def _inner_words(segment: str) -> list[str]:
                     else rest[1:]
             ws = rest
             continue
-        if _PYTHON.fullmatch(base) and len(ws) > 2 and ws[1] == "-m":
+        if len(ws) > 2 and ws[1] == "-m" and _PYTHON.fullmatch(base):
             ws = ws[2:]
             continue
         break
@@ -449,10 +465,11 @@ def _path(program: str, words: list[str], text: str = "") -> tuple[str, ...]:
         if words[1:2] and words[1] in {"-", "-c", "-e"}:
             return (program, words[1])
         return (program, _base(script)) if script else (program,)
+    quotes = "'" in text or '"' in text
     for w in words[1:]:
         if len(path) >= 4 or w.startswith("-") or not _SUBCOMMAND_WORD.fullmatch(w) or "." in w:
             break
-        if f'"{w}"' in text or f"'{w}'" in text:
+        if quotes and (f'"{w}"' in text or f"'{w}'" in text):
             break  # a quoted word is a value, not a subcommand
         path.append(_stem(w))
     return tuple(path)
@@ -464,23 +481,32 @@ def _stem(word: str) -> str:
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
-def _units(words: tuple[str, ...] | list[str]) -> set[str]:
+@lru_cache(maxsize=8192)  # a failed step is compared with every candidate step
+def _units(words: tuple[str, ...]) -> frozenset[str]:
     """Words as units: flag names and values apart, paths by their last component, stemmed."""
     out: set[str] = set()
     for word in words:
         for w in (word.lstrip("-").split("=", 1) if word.startswith("-") else [word]):
             if w:
                 out.add(_stem(_base(w) if _PATHISH.search(w) else w))
-    return out
+    return frozenset(out)
 
 
-def _word_set(words: tuple[str, ...] | list[str]) -> set[str]:
+@lru_cache(maxsize=8192)
+def _kept_units(words: tuple[str, ...]) -> frozenset[str]:
+    """`_units(words)` and the parts of each (`trigger_pending` → `trigger`, `pending`)."""
+    units = _units(words)
+    return units | {part for w in units for part in w.split("_") if part}
+
+
+@lru_cache(maxsize=8192)  # a failed step is compared with every candidate step
+def _word_set(words: tuple[str, ...]) -> frozenset[str]:
     out: set[str] = set()
     for word in words:
         parts = word.lstrip("-").split("=", 1) if word.startswith("-") else [word]
         for w in parts:
             out |= _word_parts(w)
-    return out
+    return frozenset(out)
 
 
 _PART_SEPARATORS = re.compile(r"[:_\-/]")

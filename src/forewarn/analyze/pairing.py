@@ -26,20 +26,26 @@ fix costs more than a missing one.
 
 Each pair gets a reason (`interpreter`, `runner`, `flags`, `path`, `read first`, `retry`, …)
 and the bytes wasted between failure and fix by repeats of the same failing call.
+
+A `Pairer` pairs all the failures of one session, finding what they ask of each later call once
+(`Candidate`); each failure gets the pairing `pair` would give it alone.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from forewarn.analyze import intent, shell
+from forewarn.analyze import casefold, intent
+from forewarn.analyze.candidate import Candidate
 from forewarn.analyze.intent import Step
-from forewarn.analyze.signature import main_input, path_of
-from forewarn.model import PENDING, ToolCall, Turn
+from forewarn.analyze.pair_notes import reason, user_correction
+from forewarn.analyze.signature import path_of
+from forewarn.model import ToolCall, Turn
 
 WINDOW = 80  # calls after the failure we look through
 LONG_WINDOW = 250  # build/test runs: the fix is the next clean run, however long the repair took
@@ -50,13 +56,9 @@ PREFER_WITHIN = 40  # how far past an acceptable fix we look for a better one (s
 _INVOCATION = {"wrong_cli_usage", "command_not_found", "env_runtime"}
 _USER = {"user_rejected", "user_interrupt"}
 _CANCELLED = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
-_BACKGROUND = re.compile(r"^Command running in background", re.I)
+_CANCELLED_LOW = casefold.lowered(_CANCELLED)
 _EMPTY_RESULT = re.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
 _DIRECTORY = re.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)
-# A run whose output still reports failures is not the clean run that fixed a build or test.
-_FAIL_MARKS = re.compile(
-    r"^\s*(?:FAIL|FAILED|ERROR|Error:|error(?:\[\w+\])?:|npm ERR!|Traceback \(most recent)|"
-    r"\b[1-9]\d* (?:failed|failing|failures?|errors?)\b|\bFAILED\b|--- FAIL|[✖✗❌](?!\s*0\b)|\berror TS\d+", re.M)
 # Shell programs that do what a read / search / listing tool does.
 _SHELL_ACTION = {
     "read": {"cat", "head", "tail", "less", "more", "bat", "sed", "nl", "awk", "jq", "xxd", "od"},
@@ -77,15 +79,11 @@ _ALTERNATIVES = [frozenset(g) for g in (
     {"python", "py"}, {"pip", "pip3", "uv"}, {"node", "nodejs"}, {"vim", "vi", "nano"},
     {"docker-compose", "docker"}, {"podman", "docker"}, {"wget", "curl"}, {"pwsh", "powershell"},
 )]
-_HEADER = re.compile(r"\A(?:Exit code:? -?\d+\s*\n)?(?:Wall time:[^\n]*\n)?(?:Output:\n)?")
 # A user who declines a change and says it should not be made at all has redirected the work:
 # the next change to the same target is not a revision of the declined one.
 _REDIRECTED = re.compile(
     r"\b(?:revert|undo|roll ?back|(?:don'?t|do not) (?:need|want|change|touch|edit|modify)|no need|"
     r"not (?:needed|necessary)|leave (?:it|this|that|them) (?:alone|as is)|without (?:making |any )?changes?)\b", re.I)
-_CORRECTION = re.compile(
-    r"^\s*(?:no[,.!\s]|nope|don'?t|do not|stop|wrong|that'?s (?:not|wrong)|instead|actually|use\b|"
-    r"please use|you should|not that|why did you|never)", re.I)
 
 
 @dataclass(slots=True)
@@ -100,73 +98,112 @@ class Pairing:
 def pair(index: int, calls: Sequence[ToolCall], failed: Sequence[bool], kinds: Sequence[str],
          turns: Sequence[Turn] = ()) -> Pairing:
     """Find the fix for `calls[index]`; `failed[i]`/`kinds[i]` are the verdicts of each call."""
-    bad = calls[index]
-    kind = kinds[index]
-    matcher = _Matcher(bad, kind)
-    user_text = _user_correction(bad, calls, index, turns)
-    fallback: int | None = None
-    chosen: int | None = None
-    last = index
-    seen = since_fallback = 0
-    for j in range(index + 1, len(calls)):
-        cand = calls[j]
-        if cand.thread != bad.thread:
-            continue
-        seen += 1
-        if seen > matcher.window or (fallback is not None and since_fallback >= PREFER_WITHIN):
-            break
-        since_fallback += fallback is not None
-        last = j
-        if failed[j]:
-            if matcher.got_further(cand, kinds[j]):
+    return Pairer(calls, failed, kinds, turns).pair(index)
+
+
+class Pairer:
+    """Pairs the failures of one session. What each failure's search asks of a later call (what
+    it did, whether its outcome is known, its place in its thread) is found once per call here,
+    not once per failure that looks at it."""
+
+    def __init__(self, calls: Sequence[ToolCall], failed: Sequence[bool], kinds: Sequence[str],
+                 turns: Sequence[Turn] = ()) -> None:
+        self.calls, self.failed, self.kinds, self.turns = calls, failed, kinds, turns
+        self._cands: list[Candidate | None] = [None] * len(calls)
+        # each thread's calls in order, and each call's place in its thread's list
+        self._threads: dict[str, list[int]] = {}
+        self._place: list[int] = []
+        threads = {call.thread for call in calls}
+        if len(threads) == 1:  # (most sessions: every call's place is its index)
+            self._place = list(range(len(calls)))
+            self._threads = {threads.pop(): self._place}
+            return
+        for j, call in enumerate(calls):
+            order = self._threads.setdefault(call.thread, [])
+            self._place.append(len(order))
+            order.append(j)
+
+    def cand(self, j: int) -> Candidate:
+        """`calls[j]` with the facts pairing asks for."""
+        cand = self._cands[j]
+        if cand is None:
+            cand = self._cands[j] = Candidate(self.calls[j])
+        return cand
+
+    def text(self, j: int) -> str:
+        """`main_input(calls[j])`."""
+        return self.cand(j).text
+
+    def pair(self, index: int) -> Pairing:
+        """Find the fix for `calls[index]`."""
+        calls, failed, kinds, cands = self.calls, self.failed, self.kinds, self._cands
+        bad = calls[index]
+        matcher = _Matcher(bad, kinds[index], self.text(index))
+        user_text = user_correction(bad, calls, index, self.turns)
+        # the later calls of the same thread, as many as the failure's window allows
+        order = self._threads[bad.thread]
+        later = order[self._place[index] + 1:]
+        fallback: int | None = None
+        chosen: int | None = None
+        last = index
+        since_fallback = 0
+        for j in later[:matcher.window]:
+            if fallback is not None and since_fallback >= PREFER_WITHIN:
+                break
+            since_fallback += fallback is not None
+            last = j
+            cand = cands[j] or self.cand(j)
+            if failed[j]:
+                if matcher.got_further(cand, kinds[j]):
+                    chosen = j
+                    break
+                continue
+            if not cand.known:
+                continue
+            score = matcher.score(cand)
+            if score >= 2:
                 chosen = j
                 break
-            continue
-        if cand.status == PENDING or _unconfirmed(cand):
-            continue
-        score = matcher.score(cand)
-        if score >= 2:
-            chosen = j
-            break
-        if score == 1 and fallback is None:
-            fallback = j
-    if chosen is None:
-        chosen = fallback
-    end = chosen if chosen is not None else last + 1
-    repeats, wasted = 0, bad.output_bytes
-    for j in range(index + 1, end):
-        cand = calls[j]
-        if cand.thread == bad.thread and failed[j] and _same_call(bad, cand):
-            repeats += 1
-            wasted += cand.output_bytes
-    if chosen is None:
-        return Pairing(None, None, repeats, wasted, user_text)
-    fix = calls[chosen]
-    return Pairing(fix, _reason(bad, fix, calls, index, chosen), repeats, wasted, user_text)
+            if score == 1 and fallback is None:
+                fallback = j
+        if chosen is None:
+            chosen = fallback
+        end = chosen if chosen is not None else last + 1
+        repeats, wasted = 0, bad.output_bytes
+        for j in later:
+            if j >= end:
+                break
+            if failed[j] and _same_call(bad, matcher.text, self.cand(j)):
+                repeats += 1
+                wasted += calls[j].output_bytes
+        if chosen is None:
+            return Pairing(None, None, repeats, wasted, user_text)
+        fix = calls[chosen]
+        return Pairing(fix, reason(bad, fix, calls, index, chosen), repeats, wasted, user_text)
 
 
-def _same_call(a: ToolCall, b: ToolCall) -> bool:
-    return a.tool == b.tool and main_input(a) == main_input(b)
-
-
-def _unconfirmed(call: ToolCall) -> bool:
-    """Sent to the background: whether it worked is not known from this result."""
-    return bool(call.input.get("run_in_background")) or bool(_BACKGROUND.match(call.output))
+def _same_call(bad: ToolCall, bad_text: str, cand: Candidate) -> bool:
+    return bad.tool == cand.call.tool and bad_text == cand.text
 
 
 class _Matcher:
     """How well a later call does what the failed call was trying to do: 0 not at all, 1 it is
     the same attempt but a weaker fix (used only if nothing better comes), 2 the fix."""
 
-    def __init__(self, bad: ToolCall, kind: str) -> None:
+    def __init__(self, bad: ToolCall, kind: str, text: str) -> None:
         self.bad = bad
         self.kind = kind
+        self.text = text  # main_input(bad)
         self.path = path_of(bad)
         # a patch applied through the shell (`apply_patch <<PATCH`) is an edit of its file
         self.family = "edit" if bad.family == "shell" and bad.input.get("patch") is not None else bad.family
-        self.cancelled = bool(_CANCELLED.search(bad.output[:300]))
-        self.command = main_input(bad) if self.family == "shell" else ""
+        self.cancelled = casefold.found(_CANCELLED, _CANCELLED_LOW, bad.output[:300])
+        self.edit_text = _edit_text(bad) if self.family in ("edit", "write") else ""
+        self.command = text if self.family == "shell" else ""
         self.targets: tuple[Step, ...] = intent.key_steps(self.command) if self.command else ()
+        # in a chain the last step that acts is the one that was wanted; a rejected line was
+        # declined as a whole, and its revision may keep any of it
+        self.wanted = self.targets if kind in _USER else self.targets[-1:]
         self.window = WINDOW
         if kind in _USER and self.family in ("shell", "edit", "write", "read", "glob", "search"):
             self.window = REVISION_WINDOW
@@ -174,100 +211,103 @@ class _Matcher:
                 self.window = 0
         elif kind == "build_or_test_failure":
             self.window = LONG_WINDOW
-        # Programs one of which a later shell line must run to be scored above 0 by `_shell`
-        # (as `_may_run` looks for them): every rule there but the stand-ins and interpreters of
-        # a missing command or runtime (and the partial reads of a file too large) wants the
-        # failed program itself. None when any program may do.
+        # a file too large to show is fixed by showing part of it, with whatever program
+        self.part_read = kind == "too_large" and bool(self.wanted) and bool(self.wanted[0].path_args)
+        # Every rule of `_shell` but the stand-ins and interpreters of a missing command or
+        # runtime (and the partial reads of a file too large) wants a step running the failed
+        # program itself; `programs` is those programs for `_may_run` (None when any program
+        # may do, or a `$var` stands for one).
+        self.same_program = kind not in ("command_not_found", "env_runtime")
         self.programs: frozenset[str] | None = None
-        if self.targets and kind not in ("command_not_found", "env_runtime") \
-                and not (kind == "too_large" and self.targets[-1].path_args):
-            wanted = {t.program for t in (self.targets if kind in _USER else self.targets[-1:])}
+        if self.targets and self.same_program and not self.part_read:
+            wanted = {t.program for t in self.wanted}
             if not any(p.startswith("$") for p in wanted):
                 self.programs = frozenset(_bare(p) for p in wanted)
+        # how a later call is scored, chosen once by what the failed call was (`score` runs for
+        # every call the search looks at)
+        self.score: Callable[[Candidate], int] = (
+            self._identical if self.cancelled else
+            self._shell if self.family == "shell" else
+            self._edit if self.family in ("edit", "write") else
+            self._lookup if self.family in ("read", "glob", "search") else
+            self._web if self.family == "web" else
+            self._same_tool)
 
-    def score(self, cand: ToolCall) -> int:
-        if self.cancelled:
-            return 2 if self._identical(cand) else 0
-        fam = self.family
-        if fam == "shell":
-            return self._shell(cand)
-        if fam in ("edit", "write"):
-            return self._edit(cand)
-        if fam in ("read", "glob", "search"):
-            return self._lookup(cand)
-        if fam == "web":
-            return 2 if cand.tool == self.bad.tool and _related_web(self.bad, cand) else 0
-        # any other tool (ExitPlanMode, TodoWrite, MCP tools…): the same tool succeeding again
-        return 2 if cand.tool == self.bad.tool else 0
-
-    def got_further(self, cand: ToolCall, cand_kind: str) -> bool:
+    def got_further(self, cand: Candidate, cand_kind: str) -> bool:
         """A bad invocation is fixed by the corrected run even when that run then fails further
         on: once the tests fail (or, for a missing program or module, anything else goes wrong),
         the invocation itself was right."""
         if self.kind not in _INVOCATION or cand.family != "shell" or self.cancelled:
             return False
-        if cand_kind in _USER or cand_kind == "timeout_or_hang" or _CANCELLED.search(cand.output[:300]):
+        if cand_kind in _USER or cand_kind == "timeout_or_hang" \
+                or casefold.found(_CANCELLED, _CANCELLED_LOW, cand.call.output[:300]):
             return False
         # past the invocation: the program ran and failed further on
         if cand_kind in _INVOCATION:
             return False
-        if self.programs is not None and not _may_run(main_input(cand), self.programs):
+        if self.programs is not None and not _may_run(cand.text, self.programs):
             return False  # a usage error is corrected by the same program
-        return any(self._invocation_match(t, s) for t in self.targets[-1:] for s in _cand_steps(cand, t))
+        return any(self._invocation_match(t, s) for t in self.targets[-1:] for s in cand.steps_for(t))
+
+    def _web(self, cand: Candidate) -> int:
+        return 2 if cand.call.tool == self.bad.tool and _related_web(self.text, cand.text) else 0
+
+    def _same_tool(self, cand: Candidate) -> int:
+        # any other tool (ExitPlanMode, TodoWrite, MCP tools…): the same tool succeeding again
+        return 2 if cand.call.tool == self.bad.tool else 0
 
     # -- shell ---------------------------------------------------------------------------------
 
-    def _shell(self, cand: ToolCall) -> int:
+    def _shell(self, cand: Candidate) -> int:
         if cand.family != "shell":
             return self._shell_by_tool(cand)
+        if self.programs is not None and not _may_run(cand.text, self.programs):
+            return 0  # (first, and without parsing the line: most candidates run something else)
         if not self.targets:
             return 0
-        # in a chain the last step that acts is the one that was wanted; a rejected line was
-        # declined as a whole, and its revision may keep any of it
-        targets = self.targets if self.kind in _USER else self.targets[-1:]
-        if self.kind == "too_large" and targets[0].path_args:
-            # a file too large to show is fixed by showing part of it, with whatever program
-            command = main_input(cand)
-            return 2 if _may_run(command, _PART_READERS) and any(
+        targets = self.wanted
+        if self.part_read:
+            return 2 if _may_run(cand.text, _PART_READERS) and any(
                 s.program in _PART_READERS and any(s.names(f) for f in targets[0].path_args)
-                for s in intent.steps(command)) else 0
-        if self.programs is not None and not _may_run(main_input(cand), self.programs):
-            return 0  # (without parsing the line: most candidates run something else)
+                for s in cand.steps) else 0
+        kind = self.kind
         best = 0
-        for target, step in ((t, s) for t in targets for s in _cand_steps(cand, t)):
-            if intent.directories_differ(target, step):
-                continue
-            if step.looks and not target.looks:
-                continue  # looking at the state is a diagnostic, not the action that failed
-            if self.kind in _INVOCATION:
-                if self.kind == "wrong_cli_usage" and step.program in _SEARCHERS \
-                        and not _HEADER.sub("", cand.output).strip():
-                    continue  # a corrected search shows it works by finding something
-                ok = self._invocation_match(target, step)
-            else:
-                if step.program in _SEARCHERS and not _HEADER.sub("", cand.output).strip():
-                    continue  # a search that found nothing did not do what was wanted
-                # a build may be re-run more broadly (`cargo test foo` → `cargo test`); any other
-                # action stopping short of the failed one (`gt daemon start` → `gt daemon`) is not it
-                broader = self.kind == "build_or_test_failure"
-                ok = intent.same_action(target, step, broader=broader) \
-                    and (not target.looks or intent.same_question(target, step))
-                if not broader:
-                    # the same action on something else altogether (`stow -D a` → `stow -v b`) is
-                    # another action; and dropping an argument changes what is done
-                    ok = ok and len(intent.core_args(step)) >= len(intent.core_args(target)) \
-                        and intent.coverage(target, step) >= 0.3 \
-                        and (not target.path_args or any(step.names(f) for f in target.path_args))
-                if self.kind in _USER:
-                    ok = ok and intent.coverage(target, step) >= 0.5
-            if not ok and not intent.reordered(target, step):
-                continue
-            if self.kind == "build_or_test_failure":
-                if (step.hidden and not target.hidden) or _FAIL_MARKS.search(cand.output):
+        for target in targets:
+            for step in cand.steps_for(target):
+                if self.same_program and step.program != target.program:
+                    continue  # (every rule below but a stand-in's or an interpreter's wants it)
+                if intent.directories_differ(target, step):
                     continue
-                best = max(best, 2 if step.flags == target.flags else 1)
-            else:
-                return 2
+                if step.looks and not target.looks:
+                    continue  # looking at the state is a diagnostic, not the action that failed
+                if kind in _INVOCATION:
+                    if kind == "wrong_cli_usage" and step.program in _SEARCHERS and cand.found_nothing:
+                        continue  # a corrected search shows it works by finding something
+                    ok = self._invocation_match(target, step)
+                else:
+                    if step.program in _SEARCHERS and cand.found_nothing:
+                        continue  # a search that found nothing did not do what was wanted
+                    # a build may be re-run more broadly (`cargo test foo` → `cargo test`); any other
+                    # action stopping short of the failed one (`gt daemon start` → `gt daemon`) is not it
+                    broader = kind == "build_or_test_failure"
+                    ok = intent.same_action(target, step, broader=broader) \
+                        and (not target.looks or intent.same_question(target, step))
+                    if not broader:
+                        # the same action on something else altogether (`stow -D a` → `stow -v b`) is
+                        # another action; and dropping an argument changes what is done
+                        ok = ok and len(intent.core_args(step)) >= len(intent.core_args(target)) \
+                            and intent.coverage(target, step) >= 0.3 \
+                            and (not target.path_args or any(step.names(f) for f in target.path_args))
+                    if kind in _USER:
+                        ok = ok and intent.coverage(target, step) >= 0.5
+                if not ok and not intent.reordered(target, step):
+                    continue
+                if kind == "build_or_test_failure":
+                    if (step.hidden and not target.hidden) or cand.fail_marks:
+                        continue
+                    best = max(best, 2 if step.flags == target.flags else 1)
+                else:
+                    return 2
         return best
 
     def _invocation_match(self, target: Step, step: Step) -> bool:
@@ -292,66 +332,67 @@ class _Matcher:
             return cargs[0].rsplit("/", 1)[-1] == target.program and cargs[1:] == args
         return False
 
-    def _shell_by_tool(self, cand: ToolCall) -> int:
+    def _shell_by_tool(self, cand: Candidate) -> int:
         """A shell `cat`/`ls` of a wrong path fixed by the Read/Glob tool on the right one."""
         if self.kind != "path_not_found" or not self.targets:
             return 0
         target = self.targets[-1]
         wanted = next((f for f, progs in _SHELL_ACTION.items() if target.program in progs), None)
-        if wanted is None or cand.family != wanted or _empty(cand):
+        if wanted is None or cand.family != wanted or _empty(cand.call):
             return 0
-        return 2 if target.names(path_of(cand)) else 0
+        return 2 if target.names(cand.path) else 0
 
-    def _identical(self, cand: ToolCall) -> bool:
+    def _identical(self, cand: Candidate) -> int:
         """The re-run of a call cancelled because a sibling failed: the same call, or for the
         shell a line containing every step of the cancelled one."""
-        if cand.tool != self.bad.tool and not (cand.family == self.family == "shell"):
-            return False
-        if main_input(cand) == main_input(self.bad):
-            return True
+        if cand.call.tool != self.bad.tool and not (cand.family == self.family == "shell"):
+            return 0
+        if cand.text == self.text:
+            return 2
         if self.family != "shell" or not self.targets:
-            return False
-        texts = {_norm(s.text) for s in intent.steps(main_input(cand))}
-        return all(_norm(t.text) in texts for t in self.targets)
+            return 0
+        texts = {_norm(s.text) for s in cand.steps}
+        return 2 if all(_norm(t.text) in texts for t in self.targets) else 0
 
     # -- edits ---------------------------------------------------------------------------------
 
-    def _edit(self, cand: ToolCall) -> int:
+    def _edit(self, cand: Candidate) -> int:
         if not self.path:
             return 0
+        call = cand.call
         if self.kind == "tool_validation":
-            return 2 if cand.tool == self.bad.tool and _same_path(path_of(cand), self.path) else 0
+            return 2 if call.tool == self.bad.tool and _same_path(cand.path, self.path) else 0
         if cand.family in ("edit", "write"):
-            if not _same_path(path_of(cand), self.path):
+            if not _same_path(cand.path, self.path):
                 return 0
         elif cand.family != "shell" or not _writes_file(cand, self.path):
             return 0
         if self.kind in _USER:
             return 2
-        if cand.family == "write" or (cand.family == "shell" and cand.input.get("patch") is None):
+        if cand.family == "write" or (cand.family == "shell" and call.input.get("patch") is None):
             return 2  # the file rewritten (by the tool or a script): the change made another way
         # another edit of the file is the fix only if it changes the same text
-        bad_text, text = _edit_text(self.bad), _edit_text(cand)
+        bad_text, text = self.edit_text, _edit_text(call)
         # (by lines either way round: a smaller edit may redo part of a larger one)
         overlap = max(intent.token_overlap(bad_text, text), _line_overlap(bad_text, text), _line_overlap(text, bad_text))
         return 2 if overlap >= 0.3 else 0
 
     # -- reads, listings, searches ---------------------------------------------------------------
 
-    def _lookup(self, cand: ToolCall) -> int:
+    def _lookup(self, cand: Candidate) -> int:
         fam, kind = self.family, self.kind
-        cpath = path_of(cand)
+        cpath = cand.path
         if kind == "tool_validation" and _DIRECTORY.search(self.bad.output[:500]):
             return 2 if self._lists_directory(cand) else 0
         if kind in ("tool_validation", *_USER):
-            return 2 if cand.tool == self.bad.tool and (not self.path or _related_path(cpath, self.path)) else 0
+            return 2 if cand.call.tool == self.bad.tool and (not self.path or _related_path(cpath, self.path)) else 0
         if kind == "too_large":
             return 2 if self._reads_part(cand) else 0
-        if _empty(cand):
+        if _empty(cand.call):
             return 0
         if cand.family == fam:
             if not self.path or not cpath:
-                return 2 if kind != "path_not_found" and main_input(cand) == main_input(self.bad) else 0
+                return 2 if kind != "path_not_found" and cand.text == self.text else 0
             if _same_path(cpath, self.path) or intent.same_file(cpath, self.path):
                 return 2
             if fam in ("glob", "search") and kind == "path_not_found" and _ancestor_or_descendant(cpath, self.path):
@@ -361,38 +402,35 @@ class _Matcher:
             return 2 if self._shell_lookup(cand) else 0
         return 0
 
-    def _lists_directory(self, cand: ToolCall) -> bool:
+    def _lists_directory(self, cand: Candidate) -> bool:
         if cand.family == "glob":
-            return _same_path(path_of(cand), self.path)
+            return _same_path(cand.path, self.path)
         if cand.family == "shell":
-            command = main_input(cand)
-            return _may_run(command, _SHELL_ACTION["glob"]) and any(
-                s.program in _SHELL_ACTION["glob"] and s.names(self.path) for s in intent.steps(command))
+            return _may_run(cand.text, _SHELL_ACTION["glob"]) and any(
+                s.program in _SHELL_ACTION["glob"] and s.names(self.path) for s in cand.steps)
         return False
 
-    def _reads_part(self, cand: ToolCall) -> bool:
+    def _reads_part(self, cand: Candidate) -> bool:
         base = _base(self.path)
         if cand.family == self.family == "read":
-            return _same_path(path_of(cand), self.path) and any(k in cand.input for k in ("offset", "limit"))
+            return _same_path(cand.path, self.path) and any(k in cand.call.input for k in ("offset", "limit"))
         if cand.family == "search":
-            return _same_path(path_of(cand), self.path)
+            return _same_path(cand.path, self.path)
         if cand.family == "shell" and base:
-            command = main_input(cand)
-            return _may_run(command, _PART_READERS) and any(
-                s.program in _PART_READERS and s.names(self.path) for s in intent.steps(command))
+            return _may_run(cand.text, _PART_READERS) and any(
+                s.program in _PART_READERS and s.names(self.path) for s in cand.steps)
         return False
 
-    def _shell_lookup(self, cand: ToolCall) -> bool:
+    def _shell_lookup(self, cand: Candidate) -> bool:
         """The same lookup done in the shell: `cat` of the corrected file, `find` under a parent
         of the missing folder, `grep` in the right place."""
         progs = _SHELL_ACTION[self.family]
         base = _base(self.path)
         if self.family == "search" and "." in base:
             progs = progs | _SHELL_ACTION["read"]  # reading a whole file answers a search in it
-        command = main_input(cand)
-        if not _may_run(command, progs):
+        if not _may_run(cand.text, progs):
             return False
-        for step in intent.steps(command):
+        for step in cand.steps:
             if step.program not in progs:
                 continue
             if step.names(self.path):
@@ -414,34 +452,28 @@ def _may_run(command: str, programs: Collection[str]) -> bool:
     interpreter's name without its version) once quotes and escapes are taken out of the word:
     so with those taken out of the whole line too, the program is a piece of it. (Not so when
     a here-document marker is blanked out inside a quoted word: such lines are always parsed.)"""
-    if "<<" in command or any(p in command for p in programs):
+    if "<<" in command:
         return True
-    if not any(c in command for c in "'\"\\"):
+    for p in programs:  # (loops rather than `any`: this runs for most candidates of most failures)
+        if p in command:
+            return True
+    if "'" not in command and '"' not in command and "\\" not in command:
         return False
     bare = _bare(command)
     return any(p in bare for p in programs)
 
 
-def _cand_steps(cand: ToolCall, target: Step) -> tuple[Step, ...]:
-    """The steps of a candidate that could be the retried action (help lookups never are)."""
-    all_steps = intent.steps(main_input(cand))
-    if target.is_help or not any(s.is_help for s in all_steps):
-        return all_steps
-    return tuple(s for s in all_steps if not s.is_help)
-
-
-def _writes_file(call: ToolCall, path: str) -> bool:
+def _writes_file(cand: Candidate, path: str) -> bool:
     """A shell call that changes `path`: an apply_patch of it, an in-place edit, a redirect or
     `tee` into it, or an inline script that mentions it and writes a file."""
     base = _base(path)
     if not base:
         return False
-    if call.input.get("patch") is not None:
-        return _same_path(path_of(call), path) or _base(path_of(call)) == base
-    command = main_input(call)
-    if not _mentions(command, base):
+    if cand.call.input.get("patch") is not None:
+        return _same_path(cand.path, path) or _base(cand.path) == base
+    if not _mentions(cand.text, base):
         return False
-    for step in intent.steps(command):
+    for step in cand.steps:
         if step.writes and intent.same_file(step.writes, path):
             return not re.search(r">>\s*['\"]?\S*" + re.escape(base), step.text)  # an append adds, it does not fix
         if _IN_PLACE.search(step.text) and step.names(path):
@@ -462,10 +494,10 @@ def _edit_text(call: ToolCall) -> str:
     return "\n".join(p for p in parts if isinstance(p, str))
 
 
-def _related_web(bad: ToolCall, cand: ToolCall) -> bool:
+def _related_web(a: str, b: str) -> bool:
     """The same page fetched from a corrected address (same last path component, or the same
-    site one level up or down), or the same search asked again in other words."""
-    a, b = main_input(bad), main_input(cand)
+    site one level up or down), or the same search asked again in other words (`a`, `b`: what
+    the two calls fetched or asked)."""
     ua, ub = urlsplit(a), urlsplit(b)
     if not ua.netloc or not ub.netloc:
         return intent.token_overlap(a, b) >= 0.5
@@ -476,10 +508,15 @@ def _related_web(bad: ToolCall, cand: ToolCall) -> bool:
 
 def _line_overlap(a: str, b: str) -> float:
     """Share of `a`'s lines (stripped, not trivially short) that are lines of `b` too."""
-    la = {line.strip() for line in a.splitlines() if len(line.strip()) >= 8}
+    la = {line for line in _lines(a) if len(line) >= 8}
     if not la:
         return 0.0
-    return len(la & {line.strip() for line in b.splitlines()}) / len(la)
+    return len(la & _lines(b)) / len(la)
+
+
+@lru_cache(maxsize=64)  # a failed edit is held against each later edit of its file (edits may be long)
+def _lines(text: str) -> frozenset[str]:
+    return frozenset(line.strip() for line in text.splitlines())
 
 
 def _empty(call: ToolCall) -> bool:
@@ -512,65 +549,6 @@ def _ancestor_or_descendant(a: str, b: str) -> bool:
 
 
 def _mentions(command: str, name: str) -> bool:
-    return bool(name) and bool(re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command))
-
-
-def _reason(bad: ToolCall, fix: ToolCall, calls: Sequence[ToolCall], i: int, j: int) -> str:
-    """How the fix differs from the failure, in one word or two."""
-    if bad.family in ("edit", "write") and fix.family in ("edit", "write"):
-        read_between = any(c.family == "read" and _same_path(path_of(c), path_of(bad)) for c in calls[i + 1 : j])
-        return "read first" if read_between else "changed edit"
-    if bad.family == "shell" and fix.family == "shell":
-        a, b = main_input(bad), main_input(fix)
-        if a == b:
-            return "retry"
-        sa, sb = shell.primary_segment(a), shell.primary_segment(b)
-        ra, rb = shell.runner_of(sa), shell.runner_of(sb)
-        pa, pb = shell.program(sa), shell.program(sb)
-        if ra != rb:
-            return "runner"
-        if pa != pb:
-            if re.fullmatch(r"python[0-9.]*", pa) or re.fullmatch(r"python[0-9.]*", pb):
-                return "interpreter"
-            return "command"
-        if shell.family(sa) != shell.family(sb):
-            return "subcommand"
-        if _flags(sa) != _flags(sb):
-            return "flags"
-        if (bad.cwd or "") != (fix.cwd or "") or _cd(a) != _cd(b):
-            return "directory"
-        return "arguments"
-    if bad.family != fix.family:
-        return f"used {fix.tool}"
-    pa, pb = path_of(bad), path_of(fix)
-    if pa and pb and pa != pb:
-        return "path"
-    return "retry"
-
-
-def _flags(segment: str) -> tuple[str, ...]:
-    return tuple(sorted(w.split("=", 1)[0] for w in shell.program_words(segment) if w.startswith("-")))
-
-
-def _cd(command: str) -> str:
-    m = re.match(r"\s*cd\s+(\S+)", command)
-    return m.group(1) if m else ""
-
-
-def _user_correction(bad: ToolCall, calls: Sequence[ToolCall], index: int, turns: Sequence[Turn]) -> str | None:
-    """What the user said about this failure: the note attached to a rejection, or a user turn
-    between the failure and the next call that reads like a correction ("no, use …")."""
-    if bad.user_note:
-        return bad.user_note
-    if not turns:
-        return None
-    start = bad.result_seq or bad.seq
-    end = calls[index + 1].seq if index + 1 < len(calls) else None
-    for turn in turns:
-        if turn.kind != "user" or turn.seq <= start:
-            continue
-        if end is not None and turn.seq > end:
-            break
-        if _CORRECTION.match(turn.text):
-            return turn.text[:500]
-    return None
+    # (the literal test first: a pattern is compiled for each name, and most lines lack it)
+    return bool(name) and name in command and \
+        bool(re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command))

@@ -7,6 +7,7 @@ on the side of redacting: a lesson that says `[REDACTED]` is still useful; a lea
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from forewarn.analyze import casefold
 
@@ -37,6 +38,8 @@ _ASSIGNMENT = re.compile(
     r"auth|credential|session[_-]?key)[\w-]*\b[\"']?\s*(?:=|:|\s)\s*[\"']?)([^\s\"',;&|]{6,})", re.I
 )
 _BEARER = re.compile(r"\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})", re.I)
+_ASSIGNMENT_LOW = casefold.lowered(_ASSIGNMENT)
+_BEARER_LOW = casefold.lowered(_BEARER)
 # Words one of which _ASSIGNMENT and _BEARER need (tested on the folded text, see `redact`).
 _ASSIGNMENT_WORDS = ("secret", "token", "passw", "key", "auth", "credential")
 _BEARER_WORDS = ("bearer", "basic", "token")
@@ -63,22 +66,50 @@ def redact(text: str) -> str:
             text = pattern.sub(MASK, text)
     if "://" in text:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:{MASK}@", text)
-    # The last two rules ignore case: their words are looked for in the folded text, which is
-    # exact (`casefold`); a text that does not fold is given to them as it is.
+    # The last two rules ignore case: their words are looked for, and their matches found, in
+    # the folded text, which is exact (`casefold`); a text that does not fold is given to them
+    # as it is.
     folded = casefold.folded(text)
     if folded is None or any(w in folded for w in _BEARER_WORDS):
-        text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        text = _replace(_BEARER, _BEARER_LOW, text, folded, _mask_token)
         folded = casefold.folded(text)
     if folded is None or any(w in folded for w in _ASSIGNMENT_WORDS):
-        text = _ASSIGNMENT.sub(_mask_value, text)
+        text = _replace(_ASSIGNMENT, _ASSIGNMENT_LOW, text, folded, _masked)
     return text
 
 
-def _mask_value(m: re.Match[str]) -> str:
-    value = m.group(2)
+def _replace(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str, folded: str | None,
+             repl: Callable[[str, re.Match[str]], str]) -> str:
+    """`pattern.sub` for a case-insensitive `pattern`, `repl(text, match)` reading the match's
+    groups from `text` by position. When the text folds, the matches are found by `low_pattern`
+    (`lowered(pattern)`) in `folded`: the same matches at the same positions, several times
+    faster."""
+    if folded is None:
+        return pattern.sub(lambda m: repl(text, m), text)
+    out: list[str] = []
+    pos = 0
+    for m in low_pattern.finditer(folded):
+        out += (text[pos:m.start()], repl(text, m))
+        pos = m.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _mask_token(text: str, m: re.Match[str]) -> str:
+    return f"{text[m.start(1):m.end(1)]} {MASK}"
+
+
+def _masked(text: str, m: re.Match[str]) -> str:
+    value = text[m.start(2):m.end(2)]
     if value.startswith(("$", "<", "{", "[REDACTED")) or value.lower() in {"true", "false", "null", "none"}:
-        return m.group(0)  # a variable reference or a placeholder, not a secret
-    return f"{m.group(1)}{MASK}"
+        return text[m.start():m.end()]  # a variable reference or a placeholder, not a secret
+    return f"{text[m.start(1):m.end(1)]}{MASK}"
+
+
+def _mask_value(m: re.Match[str]) -> str:
+    return _masked(m.string, m)
 
 
 def home_relative(text: str) -> str:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from forewarn.analyze.findings import Failure
-from forewarn.analyze.pairing import pair
+from forewarn.analyze.pairing import Pairer
 from forewarn.analyze.redact import redact
 from forewarn.analyze.signature import environment_signature, main_input, signature
 from forewarn.model import ToolCall, Turn, clip
 
 _ERROR_HEAD = 700
 _ERROR_TAIL = 300
+
+# The same texts come back across a session's failures (a command retried, its error repeated,
+# one fix for several failures, one signature for many), and redaction reads every character of
+# each: so it is done once per text. (Commands and errors are clipped to about a kilobyte here.)
+_redacted = lru_cache(maxsize=4096)(redact)
 
 
 def analyze_session(
@@ -27,11 +33,14 @@ def analyze_session(
 ) -> list[Failure]:
     """Failures of one session file in call order. `calls` must be sorted by `seq`."""
     out: list[Failure] = []
+    if not any(failed):
+        return out
+    pairer = Pairer(calls, failed, kinds, turns)
     for i, call in enumerate(calls):
         if not failed[i]:
             continue
         kind = kinds[i]
-        p = pair(i, calls, failed, kinds, turns)
+        p = pairer.pair(i)
         fix = p.fix
         sig = signature(call, kind, project)
         if fix is not None and p.reason in ("runner", "interpreter"):
@@ -46,17 +55,17 @@ def analyze_session(
             tool=call.tool,
             family=call.family,
             kind=kind,
-            signature=redact(sig),
+            signature=_redacted(sig),
             seq=call.seq,
             timestamp=call.timestamp,
-            input_text=redact(clip(main_input(call), 600, 200)),
-            error=redact(clip(call.output, _ERROR_HEAD, _ERROR_TAIL)),
+            input_text=_redacted(clip(pairer.text(i), 600, 200)),
+            error=_redacted(clip(call.output, _ERROR_HEAD, _ERROR_TAIL)),
             exit_code=call.exit_code,
             fix_call_id=fix.call_id if fix else None,
-            fix_input_text=redact(clip(main_input(fix), 600, 200)) if fix else None,
+            fix_input_text=_redacted(clip(main_input(fix), 600, 200)) if fix else None,
             fix_reason=p.reason,
             user_corrected=p.user_text is not None,
-            user_text=redact(p.user_text) if p.user_text else None,
+            user_text=_redacted(p.user_text) if p.user_text else None,
             wasted_bytes=p.wasted_bytes,
             repeats=p.repeats,
         ))

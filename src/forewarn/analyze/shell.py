@@ -37,6 +37,9 @@ VIEWERS = {
     "journalctl", "dmesg", "echo", "printf", "sort", "uniq", "cut", "column", "nl", "fd",
 }
 _GIT_VIEW = {"log", "show", "diff", "blame", "grep", "status", "reflog", "ls-files"}
+# (compiled once: `family` and `runner_of` run for every failure and fix)
+_PYTHON = re.compile(r"python[0-9.]*|py")
+_SUBCOMMAND = re.compile(r"[a-z][a-z0-9_:-]{1,30}")
 
 
 # One simple command and the separator that ends it. A command is a run of tokens: ordinary
@@ -71,6 +74,9 @@ _QUOTED = re.compile(r""""((?:[^"\\]|\\.)*)"?|'([^']*)'?|\\(.)""", re.S)
 
 
 def _unquote(token: str) -> str:
+    q = token[0]
+    if q in "'\"" and len(token) > 1 and token[-1] == q and token.count(q) == 2 and "\\" not in token:
+        return token[1:-1]  # one quoted string, as `_QUOTED` reads it
     return _QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else
                        m.group(2) if m.group(2) is not None else m.group(3), token)
 
@@ -79,6 +85,8 @@ def _unquote(token: str) -> str:
 def words(segment: str) -> tuple[str, ...]:
     """Shell words with quotes removed. A regex tokenizer: `shlex` is ~50 times slower and we only need
     programs and arguments, not exact shell semantics."""
+    if "'" not in segment and '"' not in segment and "\\" not in segment:
+        return tuple(segment.split())  # what `_TOKEN` finds without quotes or escapes (`\s` is `isspace`)
     out = []
     for m in _TOKEN.finditer(segment):
         tok = m.group(0)
@@ -137,6 +145,9 @@ def unwrap_shell(command: str) -> str:
     return stripped
 
 
+_PLUMBING = frozenset({"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":"})
+
+
 def core_segments(command: str) -> list[str]:
     """Segments that do work: `cd`, `export`, `source`, `set -e` and output filters after a pipe
     (`| tail -20`, `| head`, `| grep x` when something came before) are left out."""
@@ -144,15 +155,19 @@ def core_segments(command: str) -> list[str]:
     out: list[str] = []
     for seg in segs:
         prog = program(seg)
-        if prog in {"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":"}:
+        if prog in _PLUMBING:
             continue
         out.append(seg)
     return out or list(segs)
 
 
 def primary_segment(command: str) -> str:
-    """The segment that is the point of the command: the first one that does work."""
-    segs = core_segments(command)
+    """The segment that is the point of the command: the first one that does work (the first
+    of `core_segments`, found without reading the segments after it)."""
+    segs = split_segments(unwrap_shell(command))
+    for seg in segs:
+        if program(seg) not in _PLUMBING:
+            return seg
     return segs[0] if segs else command.strip()
 
 
@@ -174,7 +189,7 @@ def family(segment: str) -> str:
         if not rest:
             return prog
         return family(" ".join(_quote(w) for w in rest))
-    if re.fullmatch(r"python[0-9.]*|py", prog):
+    if _PYTHON.fullmatch(prog):
         if len(rest) >= 2 and rest[0] == "-m":
             return rest[1]
         if rest and rest[0] == "-c":
@@ -202,7 +217,7 @@ def _skip_options(ws: list[str]) -> list[str]:
 
 
 def _looks_like_subcommand(word: str) -> bool:
-    return bool(re.fullmatch(r"[a-z][a-z0-9_:-]{1,30}", word)) and "/" not in word and "." not in word
+    return bool(_SUBCOMMAND.fullmatch(word)) and "/" not in word and "." not in word
 
 
 def runner_of(segment: str) -> str:
@@ -217,7 +232,7 @@ def runner_of(segment: str) -> str:
         return f"{base} {ws[1]}" if subs and len(ws) > 1 and ws[1] in subs else base
     if "/" in prog and ("venv" in prog or "/bin/" in prog):
         return prog.rsplit("/", 1)[0] + "/"
-    if re.fullmatch(r"python[0-9.]*|py", base) and len(ws) > 2 and ws[1] == "-m":
+    if _PYTHON.fullmatch(base) and len(ws) > 2 and ws[1] == "-m":
         return f"{base} -m"
     return ""
 

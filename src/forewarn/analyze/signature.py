@@ -8,28 +8,40 @@ facts) while two runs of the same failing command with different line numbers me
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from forewarn.analyze import casefold, shell
 from forewarn.model import ToolCall
 
-_HEX = re.compile(r"\b[0-9a-f]{7,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+# (hex digits spelled in both cases rather than through re.I, which matches no other character
+# here and is slower)
+_HEX = re.compile(r"\b[0-9a-fA-F]{7,}\b|"
+                  r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 _NUM = re.compile(r"\d+(?:\.\d+)*")
 _TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
 _SPACE = re.compile(r"\s+")
-_ERROR_LINE = re.compile(
-    r"^.*(?:error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
-    r"refused|timed out|usage:|not recognized|does not exist|exception|required).*$", re.I | re.M
+# Words that make a line an error line (none spans lines: the first line that has one is the
+# line of the first word found).
+_ERROR_WORD = re.compile(
+    r"error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
+    r"refused|timed out|usage:|not recognized|does not exist|exception|required", re.I
 )
-_ERROR_LINE_LOW = casefold.lowered(_ERROR_LINE)
-_PATH_PREFIX = re.compile(r"(?:[\w.-]*/)+([\w.-]+)")
+_ERROR_WORD_LOW = casefold.lowered(_ERROR_WORD)
+# A leftmost match never starts inside a run of `[\w.-]` (it would start where the run does), so
+# the lookbehind changes no match; it only spares the search a rescan of the run from each of its
+# characters.
+_PATH_PREFIX = re.compile(r"(?<![\w.-])(?:[\w.-]*/)+([\w.-]+)")
 _NOISE_PREFIX = re.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
 
 
 def _error_line_of(body: str) -> str:
     """The first line of `body`'s first 3000 characters that has an error word, else its first line."""
     head = body[:3000]
-    where = casefold.span(_ERROR_LINE, _ERROR_LINE_LOW, head)
-    return head[where[0]:where[1]] if where else body.strip().split("\n", 1)[0]
+    where = casefold.span(_ERROR_WORD, _ERROR_WORD_LOW, head)
+    if where is None:
+        return body.strip().split("\n", 1)[0]
+    end = head.find("\n", where[1])
+    return head[head.rfind("\n", 0, where[0]) + 1:end if end >= 0 else len(head)]
 
 
 def error_line(text: str, limit: int = 160) -> str:
@@ -61,6 +73,7 @@ def environment_signature(bad_command: str, fix_command: str) -> str | None:
     return f"shell:env_runtime:{a or shell.program(shell.primary_segment(bad_command))} -> {b or shell.program(shell.primary_segment(fix_command))}"
 
 
+@lru_cache(maxsize=1024)  # a failure repeated gives the same output again
 def error_key(text: str, limit: int = 80) -> str:
     """The most telling error line of an output, normalised."""
     body = _NOISE_PREFIX.sub("", text or "")
@@ -69,7 +82,7 @@ def error_key(text: str, limit: int = 80) -> str:
     line = _TMP.sub("<tmp>", line)
     line = _HEX.sub("<id>", line)
     line = _NUM.sub("N", line)
-    line = _SPACE.sub(" ", line).strip(" :")
+    line = " ".join(line.split()).strip(" :")  # (as `_SPACE.sub(" ", line)` would: `\s` is `isspace`)
     # paths inside the message are facts about this project, keep only their last component
     if "/" in line:
         line = _PATH_PREFIX.sub(r"\1", line)
