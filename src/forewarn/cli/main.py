@@ -8,6 +8,7 @@ once: one line on stderr and its exit code. Anything else is a bug and keeps its
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 from importlib import import_module
@@ -97,7 +98,7 @@ def run() -> NoReturn:
 
     By the time `main` returns, the command has closed what it opened (the store through the
     click context) and only Python's own shutdown is left: freeing every object and module, which
-    the operating system does at once anyway. That costs 20–40 ms, a large part of a short
+    the operating system does at once anyway. That costs 20-40 ms, a large part of a short
     command such as a scan with nothing new, so it is skipped. Exit handlers still run, and
     output is flushed first."""
     try:
@@ -106,10 +107,9 @@ def run() -> NoReturn:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     atexit._run_exitfuncs()  # what `sys.exit` would run, e.g. logging's and multiprocessing's
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # a closed pipe (`forewarn scan --json | head`) or stream has nothing left to take
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`forewarn scan --json | head`) or stream
-            pass
     os._exit(code)
 
 
