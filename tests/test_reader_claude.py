@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,6 +56,35 @@ def test_rejection_with_user_words_and_interrupt(tmp_path: Path) -> None:
     assert c1.status == REJECTED and c1.user_note == "release from CI only"
     assert c2.status == INTERRUPTED
     assert c3.status == PENDING
+
+
+def test_result_details_exit_codes_and_flags(tmp_path: Path) -> None:
+    t = Transcript()
+    t.use("t1", "Bash", {"command": "grep x f"}).result("t1", "", error=False, sibling={"returnCode": 1})
+    t.use("t2", "Bash", {"command": "make"}).result("t2", "Exit code 2\nboom", error=True, sibling={"exitCode": 5})
+    t.use("t3", "Bash", {"command": "top"}).result("t3", "partial", sibling={"interrupted": True, "exitCode": None})
+    t.use("t4", "Bash", {"command": "sleep 999"}).result("t4", "Error", error=True, sibling="Command timed out")
+    t.use("t5", "Write", {"file_path": "/w/a", "content": "x" * 5000})
+    path = t.write(tmp_path / "s.jsonl")
+    c1, c2, c3, c4, c5 = read(path).calls
+    assert (c1.status, c1.is_error, c1.exit_code) == (OK, False, 1)
+    assert (c2.status, c2.is_error, c2.exit_code) == (ERROR, True, 2)  # the text's code wins
+    assert (c3.status, c3.is_error, c3.interrupted, c3.exit_code) == (INTERRUPTED, None, True, None)
+    assert c4.timed_out and not c3.timed_out
+    offsets = [i for i in range(len(path.read_bytes())) if i == 0 or path.read_bytes()[i - 1] == 10]
+    assert (c1.seq, c1.result_seq) == (offsets[0], offsets[1])
+    assert c5.input["file_path"] == "/w/a" and 3000 < len(c5.input["content"]) < 3100  # head and tail kept
+
+
+def test_session_model_skips_synthetic_and_odd_types_are_counted(tmp_path: Path) -> None:
+    t = Transcript()
+    t.raw({"type": "assistant", "message": {"model": "<synthetic>", "role": "assistant", "content": "x"}})
+    t.raw({"type": "assistant", "message": {"model": "claude-x", "role": "assistant", "content": "y"}})
+    for odd in ({"no_type": 1}, {"type": 5}, {"type": [1]}, {"type": "brand-new"}, {"type": "attachment"}):
+        t.raw(odd)
+    chunk = read(t.write(tmp_path / "s.jsonl"))
+    assert chunk.session.model == "claude-x"
+    assert chunk.unknown_records == 4 and chunk.bad_lines == 0
 
 
 def test_message_as_plain_string_and_compaction(tmp_path: Path) -> None:
@@ -223,12 +256,201 @@ def _records(draw: st.DrawFn) -> bytes:
 def test_a_line_skipped_unparsed_would_have_added_nothing(line: bytes) -> None:
     """The prefilter only skips lines whose parsing yields no call, result, turn or count."""
     from forewarn.readers.base import new_chunk
-    from forewarn.readers.claude import _uninteresting
+    from forewarn.readers.claude import _skip_line
 
-    if not _uninteresting(line):
+    if not _skip_line(line, 0, len(line)):
         return
     chunk = new_chunk(Path("s.jsonl"), "claude", 0, None)
     calls: dict = {}
     orphans: dict = {}
     ClaudeReader()._record(json.loads(line), 0, chunk.session, chunk, calls, orphans, False)
     assert (calls, orphans, chunk.turns, chunk.unknown_records) == ({}, {}, [], 0)
+
+
+# -- the block walk must read exactly as the straightforward line-by-line reader did ----------
+
+def _reference_uninteresting(line: bytes) -> bool:
+    """The prefilter as it was before the reader judged lines inside their block (kept verbatim,
+    as the rule `_skip_line` must agree with)."""
+    from forewarn.readers.claude import _SKIP_TYPES, _UNREAD_TYPES
+
+    i = line.find(b'"type":"', 0, 1024)
+    if i > 0 and line.find(b"{", 1, i) < 0 and line.find(b"[", 0, i) < 0:
+        kind = line[i + 8 : line.find(b'"', i + 8)]
+        if kind in _UNREAD_TYPES:
+            return True
+        if kind != b"assistant":
+            return False
+    elif _SKIP_TYPES.search(line, 0, 200):  # noqa: SIM114 - kept as it was written
+        return True
+    elif b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
+        return True
+    return (b'"role":"assistant"' in line and b'"tool_use"' not in line and b"#lesson" not in line
+            and b'"tool_result"' not in line)
+
+
+def _reference_read(path: Path, start: int = 0, context: dict | None = None):
+    """`ClaudeReader.read` as it was: `iter_records` with the verbatim prefilter, one record at a
+    time into the same `_record`."""
+    from forewarn.readers.base import iter_records, new_chunk
+
+    chunk = new_chunk(path, "claude", start, context)
+    reader = ClaudeReader()
+    calls: dict = {}
+    orphans: dict = {}
+    with open(path, "rb") as f:
+        for offset, rec in iter_records(f, start, chunk, _reference_uninteresting):
+            reader._record(rec, offset, chunk.session, chunk, calls, orphans, path.name.startswith("agent-"))
+    chunk.late_results.extend(orphans.values())
+    chunk.calls = sorted(calls.values(), key=lambda c: c.seq)
+    if chunk.session.project is None:
+        chunk.session.project = chunk.session.cwd
+    if chunk.session.session_id is None:
+        chunk.session.session_id = path.stem
+    return chunk
+
+
+@contextmanager
+def _limits(block: int | None, max_line: int | None) -> Iterator[None]:
+    """Read in blocks of `block` bytes, and take lines over `max_line` as over-long, in both the
+    reader and the reference (whose `iter_lines` default was fixed when base was imported)."""
+    from forewarn.readers import base, claude
+
+    saved = base._BLOCK, base.iter_lines, claude.MAX_LINE
+    if block is not None:
+        base._BLOCK = block
+    if max_line is not None:
+        base.iter_lines = functools.partial(saved[1], max_line=max_line)
+        claude.MAX_LINE = max_line
+    try:
+        yield
+    finally:
+        base._BLOCK, base.iter_lines, claude.MAX_LINE = saved
+
+
+_PAD = "p" * 1100
+_ODD = [
+    b"\n", b"   \n", b"[]\n", b"null\n", b'"a string"\n', b"{broken\n", b"\x00\xff\xfe junk\n",
+    b'"type":"progress","data":{}}\n',  # the type at the very start
+    b'{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"hi"}]}}\n',
+    b'{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"#lesson x #/lesson"}]}}\n',
+    b'{"type":"assistant","message":{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}]}}\n',
+    b'{"a":"{","type":"user","message":"brace in a value"}\n',
+    b'{"a":["x"],"type":"progress"}\n',
+    b'{"type":"user\n', b'{"type":"progress\n', b'{"type":"assistant\n',  # types never closed
+    b'{{"type":"user","message":{"role":"assistant"}}\n', b'[{"type":"user"},{"role":"assistant"}]\n',
+    b'{"x":1,"data":{"tool_name":"Bash"},"type":"progress"}\n', b'"type":"summary"}\n', b'{"a":{"type":"x"}}\n',
+    b'{"pad":"' + _PAD[:200].encode() + b'","data":{"tool_name":"Bash"},"type":"progress"}\n',
+    b'{"x":1,"data":{"tool_use_id":"t1"},"type":"progress"}\n',
+    b'{"type":"user","message":"abcdefghijkl"}\n',  # exactly 40 bytes before its newline
+    b'{"type":"' + _PAD.encode() + b'"}\n',  # a type closed past the first bytes
+    b'{"pad":"' + _PAD.encode() + b'","type":"progress"}\n',  # a type named past the first bytes
+    b'{"pad":"' + _PAD.encode() + b'","type":"user","message":"late type"}\n',
+    b'{"type":"progressive"}\n', b'{"type":"username"}\n', b'{"type":[1],"message":"x"}\n', b'{"type":7}\n', b'{"type":"brand-new"}\n',
+    b'{"parentUuid":null,"isSidechain":false,"attachment":{"type":"x"},"type":"attachment"}\n',
+    b'{"x":1,"data":{"type":"progress","message":{"role":"assistant"}},"type":"progress"}\n',
+    b'{"x":1,"data":{"message":{"type":"tool_result"}},"type":"progress"}\n',
+    b'{"type":"summary","summary":"s","leafUuid":"u"}\n', b'{"type":"mode","mode":"normal"}\n',
+    b'{"type":"system","subtype":"compact_boundary","timestamp":"2026-01-01T00:00:00Z"}\n',
+]
+_ODD_LINES = st.sampled_from(_ODD)
+
+
+@st.composite
+def _transcript(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(st.one_of(_records(), _records(), _ODD_LINES), min_size=1, max_size=10))
+    out = []
+    for line in lines:
+        if draw(st.integers(0, 9)) == 0:  # cut short: corrupt, but still judged by its bytes
+            line = line[: draw(st.integers(0, len(line) - 1))] + b"\n"
+        out.append(line)
+    tail = draw(st.sampled_from([b"", b'{"type":"user","message":{"role":"us']))  # an unfinished last line
+    return b"".join(out) + tail
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_transcript(), block=st.sampled_from([None, 1, 5, 64, 300]),
+       max_line=st.sampled_from([None, 40, 200, 1500]), start_at=st.integers(0, 10**6),
+       at_line=st.booleans(), with_context=st.booleans())
+def test_the_block_walk_reads_as_the_line_by_line_reference(
+        tmp_path: Path, data: bytes, block: int | None, max_line: int | None, start_at: int, at_line: bool,
+        with_context: bool) -> None:
+    """Every field of the chunk (calls, results, turns, session, line accounts, end offset) is what
+    `iter_records` with the old prefilter gave, whatever the block size, line limit and start."""
+    path = tmp_path / "walk.jsonl"  # one file, rewritten per example
+    path.write_bytes(data)
+    start = start_at % (len(data) + 1)
+    if at_line:  # where an earlier read would have stopped
+        start = data.rfind(b"\n", 0, start) + 1
+    context = {"session_id": "s0", "cwd": "/w/earlier", "project": "/w/earlier"} if with_context else None
+    with _limits(block, max_line):
+        expected = _reference_read(path, start, context)
+        got = ClaudeReader().read(path, start, context)
+    assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("odd", _ODD)
+def test_each_odd_line_reads_as_the_line_by_line_reference(tmp_path: Path, odd: bytes) -> None:
+    """Each odd shape, between usual lines, for several block sizes and line limits (the property
+    test above mixes them, this one sees every one)."""
+    before = b'{"type":"user","message":"hi","timestamp":"2026-01-01T00:00:00Z"}\n'
+    after = b'{"type":"summary","summary":"s"}\n{"x":1,"type":"progress"}\n'
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(before + odd + after)
+    for block in (None, 1, 7):
+        for max_line in (None, 40):
+            with _limits(block, max_line):
+                assert repr(ClaudeReader().read(path)) == repr(_reference_read(path)), (block, max_line)
+                assert repr(ClaudeReader().read(path, len(before))) == repr(_reference_read(path, len(before)))
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1000])
+def test_block_size_and_line_limit_change_nothing_but_over_long_lines(tmp_path: Path, block: int) -> None:
+    """Lines are cut out of blocks where they sit: a line split over blocks reads as a whole, and
+    one over the limit is counted, not read, whichever block it ends in."""
+    t = Transcript(cwd="/w/shop")
+    t.user("fix the build")
+    t.bash("t1", "make", "make: *** [all] Error 2", code=2)
+    t.call("t2", "Read", {"file_path": "/w/shop/Makefile"}, [{"type": "text", "text": "all:\n\tcc x.c"}])
+    t.raw({"type": "progress", "data": {"type": "hook_progress"}, "timestamp": "2026-01-01T00:05:00Z"})
+    t.use("t3", "Bash", {"command": "sleep 9"})
+    t.compact()
+    t.result("t3", "[Request interrupted by user for tool use]", error=True)
+    t.raw({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "done"}]}})
+    data = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in t.lines)  # as Claude writes
+    path = tmp_path / "b.jsonl"
+    path.write_bytes(data + b'{"type":"user"')  # and an unfinished last line
+    whole = ClaudeReader().read(path)
+    assert [c.status for c in whole.calls] == [ERROR, OK, INTERRUPTED] and whole.lines_skipped == 2
+    with _limits(block, None):
+        assert repr(ClaudeReader().read(path)) == repr(whole)
+    limit = 300
+    with _limits(block, limit):
+        small = ClaudeReader().read(path)
+    long = [line for line in data.splitlines(keepends=True) if len(line) - 1 > limit]
+    assert long and small.bad_lines == whole.bad_lines + len(long)
+    assert small.lines == whole.lines and small.end_offset == whole.end_offset == len(data)
+
+
+_JSON_KEYS = st.sampled_from(["type", "message", "content", "id", "name", "input", "tool_use_id", "is_error",
+                              "text", "role", "toolUseResult", "interrupted", "exitCode", "model", "isMeta"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(
+        ["", "x", "tool_use", "tool_result", "text", "image", "user", "assistant", "Exit code 1",
+         "[Request interrupted by user", "#lesson a #/lesson", "timed out"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_KEYS, inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.fixed_dictionaries(
+    {"type": st.sampled_from(["user", "assistant", "system"]) | _JSON},
+    optional={"message": _JSON, "toolUseResult": _JSON, "isSidechain": _JSON, "timestamp": _JSON,
+              "cwd": _JSON, "version": _JSON, "subtype": _JSON, "isMeta": _JSON}), min_size=1, max_size=6))
+def test_any_json_records_read_without_exception(tmp_path: Path, records: list[dict]) -> None:
+    """Records of any shape, types of any JSON value included, are read or counted, never raised on."""
+    path = tmp_path / "shapes.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    chunk = read(path)
+    assert chunk.lines == len(records) and chunk.bad_lines == 0

@@ -11,6 +11,16 @@ Facts we rely on, all checked against real transcripts from 1.0.x to 2.1.x:
   `<tool_use_error>` (validation), start with "Exit code N" (Bash), or say the user rejected it;
 - `message` is usually an object but can be a plain string;
 - sidechain (subagent) lines can interleave with the main thread in older versions.
+
+Lines: half of a transcript never matters (progress records, file snapshots, bookkeeping records,
+assistant lines with only text or thinking) and is recognised from the line's bytes without
+parsing: `_skip_line` is the rule, applied where the line sits in the block it was read in. A line
+is skipped only where parsing it could change nothing (no call, result, turn or count).
+
+Invariants: the reader never consumes a partial last line, keeps the chunk's line accounts exactly
+as `iter_records` keeps them, never raises on a file's contents (corrupt lines count in
+`bad_lines`, records of any shape are read or counted), and reports facts only (a failed result is
+an ERROR here even when the analyzers later judge it benign).
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import orjson
 
 from forewarn.model import (
     ERROR,
@@ -34,8 +46,8 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import Reader, iter_records, new_chunk
-from forewarn.readers.toolfacts import lesson_blocks, trim_input
+from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, new_chunk
+from forewarn.readers.toolfacts import MAX_INPUT_STR, lesson_blocks
 
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
 REJECT_SAID = "the user said:\n"
@@ -54,6 +66,8 @@ _KNOWN_TYPES = frozenset(
      "permission-mode", "ai-title", "mode"}
 )
 _UNREAD_TYPES = frozenset(t.encode() for t in _KNOWN_TYPES - {"user", "assistant", "system"})
+_TYPE_WITHIN = 1024  # the record's own type, when it comes first, is named within this many bytes
+_SKIP_WITHIN = 200  # a type of `_SKIP_TYPES` named within this many bytes is the line's own
 
 
 def _text_of(content: Any) -> str:
@@ -78,15 +92,17 @@ def _text_of(content: Any) -> str:
 
 def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
     """(status, is_error, exit_code, text, size, interrupted, timed_out, user_note) of a result."""
-    text = _text_of(block.get("content"))
+    content = block.get("content")
+    text = content if isinstance(content, str) else _text_of(content)
     is_error = block.get("is_error")
-    is_error = bool(is_error) if is_error is not None else None
-    status = ERROR if is_error else OK
     exit_code = None
-    interrupted = False
-    timed_out = False
+    interrupted = timed_out = False
     note = None
-    if is_error:
+    if is_error is None:
+        status = OK
+    elif is_error:
+        is_error = True
+        status = ERROR
         if text.startswith(REJECT_PREFIX):
             status = REJECTED
             idx = text.find(REJECT_SAID)
@@ -100,19 +116,34 @@ def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None
             exit_code = int(m.group(1))
         if _TIMEOUT.search(text[:300]):
             timed_out = True
+    else:
+        is_error = False
+        status = OK
     if isinstance(sibling, dict):
         if sibling.get("interrupted") is True:
             interrupted = True
             if status == OK:
                 status = INTERRUPTED
-        code = sibling.get("exitCode", sibling.get("returnCode"))
-        if isinstance(code, int) and exit_code is None:
-            exit_code = code
+        if exit_code is None:
+            code = sibling.get("exitCode", sibling.get("returnCode"))
+            if isinstance(code, int):
+                exit_code = code
     elif (is_error and isinstance(sibling, str) and "timed out" in sibling[:200]) or (
         not is_error and text.startswith("Command running in background") and "timed out" in text[:300]
     ):
         timed_out = True
     return status, is_error, exit_code, clip(text), len(text), interrupted, timed_out, note
+
+
+def _input_of(value: Any) -> dict[str, Any]:
+    """A tool_use block's input with long strings clipped (as `toolfacts.trim_input` gives it).
+    The decoded dict is fresh and ours, so it is kept and only its long strings are replaced."""
+    if not isinstance(value, dict):
+        return {"value": value} if value is not None else {}
+    for key, item in value.items():
+        if isinstance(item, str) and len(item) > MAX_INPUT_STR:
+            value[key] = clip(item, 2000, 1000)  # same keys: safe while iterating
+    return value
 
 
 class ClaudeReader(Reader):
@@ -159,12 +190,10 @@ class ClaudeReader(Reader):
     def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
         chunk = new_chunk(path, self.agent, start, context)
         session = chunk.session
-        subagent = path.name.startswith("agent-")
         calls: dict[str, ToolCall] = {}
         orphans: dict[str, ToolResult] = {}
         with open(path, "rb") as f:  # an unreadable file raises OSError: the scan counts it as skipped
-            for offset, rec in iter_records(f, start, chunk, _uninteresting):
-                self._record(rec, offset, session, chunk, calls, orphans, subagent)
+            self._scan(f, start, chunk, calls, orphans, path.name.startswith("agent-"))
         for result in orphans.values():
             chunk.late_results.append(result)
         chunk.calls = sorted(calls.values(), key=lambda c: c.seq)
@@ -174,17 +203,85 @@ class ClaudeReader(Reader):
             session.session_id = path.stem
         return chunk
 
+    def _scan(self, f: BinaryIO, start: int, chunk: Chunk, calls: dict[str, ToolCall],
+              orphans: dict[str, ToolResult], subagent: bool) -> None:
+        """Every line of `f` from `start`: judged by `_skip_line` where it sits in the block, and
+        parsed and recorded when it can matter.
+
+        This is `iter_records(f, start, chunk, skip)` with the same accounts (every line in
+        `lines`; over-long, corrupt and non-object lines in `bad_lines`; unparsed ones in
+        `lines_skipped`; `end_offset` the first byte not consumed, which after an over-long line
+        is where reading had got to), inlined because it runs for every line and half the lines
+        are dropped after a few byte searches: copying each line out and handing it through
+        generator and callback layers cost more than the decision. A line is sliced out only
+        when it is parsed."""
+        session = chunk.session
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        own_type, nested = _skip_own_type, _skip_nested
+        record = self._record
+        max_line = MAX_LINE
+        skipped = parsed = over_long = 0  # each line lands in exactly one of these
+        bad = 0  # parsed lines that were no JSON object
+        end = start  # first byte not consumed
+        try:
+            for base, data in iter_blocks(f, start, max_line):
+                if data is None:
+                    over_long += 1
+                    end = f.tell()
+                    continue
+                find = data.find
+                i = 0  # where the next line starts in `data`
+                long_end = -1  # end of the block's last over-long line
+                while (j := find(b"\n", i)) >= 0:
+                    at, i = i, j + 1  # this line is data[at:i], newline included
+                    if j - at > max_line:
+                        over_long += 1
+                        end = f.tell()  # as iter_records reports an over-long line
+                        long_end = i
+                        continue
+                    # `_skip_line`, its first step inlined
+                    k = find(b'"type":"', at, i if j - at < _TYPE_WITHIN else at + _TYPE_WITHIN)
+                    if k > at and find(b"{", at + 1, k) < 0 and find(b"[", at, k) < 0:
+                        # the two commonest own types decided here: `user` parsed, `progress` not
+                        if data.startswith(b'progress"', k + 8, i) or (
+                                not data.startswith(b'user"', k + 8, i) and own_type(data, at, i, k)):
+                            skipped += 1
+                            continue
+                    elif nested(data, at, i, k):
+                        skipped += 1
+                        continue
+                    parsed += 1
+                    line = data[at:i]
+                    try:
+                        rec = loads(line)
+                    except decode_error:
+                        if line.strip():
+                            bad += 1
+                        continue
+                    if not isinstance(rec, dict):
+                        bad += 1
+                        continue
+                    record(rec, base + at, session, chunk, calls, orphans, subagent)
+                if long_end != i:  # after an over-long last line, `end` is where reading had got to
+                    end = base + i
+        finally:
+            chunk.lines += skipped + parsed + over_long
+            chunk.lines_skipped += skipped
+            chunk.bad_lines += bad + over_long
+            chunk.end_offset = end
+
     def _record(self, rec: dict[str, Any], offset: int, session: SessionInfo, chunk: Chunk,
                 calls: dict[str, ToolCall], orphans: dict[str, ToolResult], subagent: bool) -> None:
-        kind = rec.get("type")
-        if kind not in ("user", "assistant", "system"):
-            if kind not in _KNOWN_TYPES:
+        get = rec.get
+        kind = get("type")
+        if kind != "assistant" and kind != "user" and kind != "system":
+            if not isinstance(kind, str) or kind not in _KNOWN_TYPES:
                 chunk.unknown_records += 1
             return
-        ts = rec.get("timestamp")
+        ts = get("timestamp")
         if not isinstance(ts, str):
             ts = None
-        cwd = rec.get("cwd")
+        cwd = get("cwd")
         if not isinstance(cwd, str):
             cwd = None
         if session.version is None:  # the first record with metadata fills the session in
@@ -196,23 +293,25 @@ class ClaudeReader(Reader):
                 session.started_at = ts
             session.ended_at = ts
         thread = "main"
-        if rec.get("isSidechain") is True and not subagent:
-            thread = "side:" + str(rec.get("agentId") or "sidechain")
+        if get("isSidechain") is True and not subagent:
+            thread = "side:" + str(get("agentId") or "sidechain")
         if kind == "system":
-            if rec.get("subtype") == "compact_boundary":
+            if get("subtype") == "compact_boundary":
                 chunk.turns.append(Turn(offset, "compaction", "", ts, thread))
             return
-        message = rec.get("message")
+        message = get("message")
         if isinstance(message, str):
-            if kind == "user" and not rec.get("isMeta"):
+            if kind == "user" and not get("isMeta"):
                 self._user_text(message, offset, ts, thread, chunk)
             return
         if not isinstance(message, dict):
             return
         content = message.get("content")
         if kind == "assistant":
-            if session.model is None and isinstance(message.get("model"), str) and message["model"] != "<synthetic>":
-                session.model = message["model"]
+            if session.model is None:
+                model = message.get("model")
+                if isinstance(model, str) and model != "<synthetic>":
+                    session.model = model
             if not isinstance(content, list):
                 return
             for block in content:
@@ -223,18 +322,13 @@ class ClaudeReader(Reader):
                     call_id = block.get("id")
                     if not isinstance(call_id, str):
                         continue
-                    call = ToolCall(
-                        call_id=call_id,
-                        tool=str(block.get("name") or "?"),
-                        input=trim_input(block.get("input")),
-                        seq=offset,
-                        timestamp=ts,
-                        thread=thread,
-                        cwd=cwd,
-                    )
-                    early = orphans.pop(call_id, None)
-                    if early is not None:
-                        _apply(call, early)
+                    # positional: twice as fast as keywords
+                    call = ToolCall(call_id, str(block.get("name") or "?"), _input_of(block.get("input")),
+                                    offset, ts, thread, cwd)
+                    if orphans:
+                        early = orphans.pop(call_id, None)
+                        if early is not None:
+                            _apply(call, early)
                     calls[call_id] = call
                 elif btype == "text":
                     text = block.get("text")
@@ -243,15 +337,15 @@ class ClaudeReader(Reader):
                             chunk.turns.append(Turn(offset, "lesson_tag", body[:_MAX_USER_TEXT], ts, thread))
             return
         # user line
-        if rec.get("isCompactSummary"):
+        if get("isCompactSummary"):
             return  # the summary text is ours to skip; the boundary marked the compaction
         if isinstance(content, str):
-            if not rec.get("isMeta"):
+            if not get("isMeta"):
                 self._user_text(content, offset, ts, thread, chunk)
             return
         if not isinstance(content, list):
             return
-        sibling = rec.get("toolUseResult")
+        sibling = get("toolUseResult")
         for block in content:
             if not isinstance(block, dict):
                 continue
@@ -260,14 +354,15 @@ class ClaudeReader(Reader):
                 call_id = block.get("tool_use_id")
                 if not isinstance(call_id, str):
                     continue
-                status, is_error, code, text, size, interrupted, timed_out, note = _result_facts(block, sibling)
-                result = ToolResult(call_id, offset, status, is_error, code, text, size, interrupted, timed_out, note)
+                facts = _result_facts(block, sibling)
                 known = calls.get(call_id)
                 if known is not None:
-                    _apply(known, result)
+                    (known.status, known.is_error, known.exit_code, known.output, known.output_bytes,
+                     known.interrupted, known.timed_out, known.user_note) = facts
+                    known.result_seq = offset
                 else:
-                    orphans[call_id] = result
-            elif btype == "text" and not rec.get("isMeta"):
+                    orphans[call_id] = ToolResult(call_id, offset, *facts)
+            elif btype == "text" and not get("isMeta"):
                 text = block.get("text")
                 if isinstance(text, str):
                     self._user_text(text, offset, ts, thread, chunk)
@@ -292,34 +387,61 @@ def _session_meta(rec: dict[str, Any], session: SessionInfo) -> None:
         session.git_branch = rec["gitBranch"] or None
 
 
-def _uninteresting(line: bytes) -> bool:
-    """A line we need not parse: a record type that never carries calls, results or user words,
-    or an assistant line with neither a tool call nor a `#lesson` block."""
-    # Most records name their type before any nested value: when only plain values come before
-    # the first `"type":"`, it is the record's own (quotes inside strings are escaped, and a brace
-    # inside a string only sends the line down the slower path below).
-    i = line.find(b'"type":"', 0, 1024)
-    if i > 0 and line.find(b"{", 1, i) < 0 and line.find(b"[", 0, i) < 0:
-        kind = line[i + 8 : line.find(b'"', i + 8)]
-        if kind in _UNREAD_TYPES:
-            return True
-        if kind != b"assistant":
-            return False  # user, system, or unknown (parsed, so that it is counted)
-    elif _SKIP_TYPES.search(line, 0, 200):
-        return True
-    elif b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
-        # progress records of some versions name their type only after a long `data` payload;
-        # they never carry a call or a result of ours (a line that does is always parsed)
-        return True
-    # a line carrying tool results is never skipped, even when its payload nests an assistant message
-    return (is_plain_assistant(line) and b'"tool_use"' not in line and b"#lesson" not in line
-            and b'"tool_result"' not in line)
+def _skip_line(data: bytes, at: int, end: int) -> bool:
+    """Whether the line data[at:end] need not be parsed: a record type that never carries calls,
+    results or user words, or an assistant line with neither a tool call nor a `#lesson` block.
+
+    Only byte searches bounded by the line, so a line is judged where it sits in its block
+    (`ClaudeReader._scan` inlines this first step). Most records name their type before any
+    nested value: when only plain values come before the first `"type":"`, it is the record's
+    own (quotes inside strings are escaped, and a brace inside a string only sends the line to
+    the slower `_skip_nested`)."""
+    k = data.find(b'"type":"', at, min(at + _TYPE_WITHIN, end))
+    if k > at and data.find(b"{", at + 1, k) < 0 and data.find(b"[", at, k) < 0:
+        return _skip_own_type(data, at, end, k)
+    return _skip_nested(data, at, end, k)
 
 
-def is_plain_assistant(line: bytes) -> bool:
-    """An assistant line with no tool call: only text or thinking, nothing we need. Quotes inside
-    JSON strings are escaped, so an unescaped `"role":"assistant"` can only be the message's own."""
-    return b'"role":"assistant"' in line
+def _skip_own_type(data: bytes, at: int, end: int, k: int) -> bool:
+    """`_skip_line` for a line whose own type is named first, at `k`."""
+    find = data.find
+    q = find(b'"', k + 8, end)
+    kind = data[k + 8 : q if q >= 0 else end - 1]
+    if kind in _UNREAD_TYPES:
+        return True
+    if kind != b"assistant":
+        return False  # user, system, or unknown (parsed, so that it is counted)
+    return (find(b'"role":"assistant"', at, end) >= 0 and find(b'"tool_use"', at, end) < 0
+            and not _has_lesson(data, at, end) and find(b'"tool_result"', at, end) < 0)
+
+
+def _skip_nested(data: bytes, at: int, end: int, k: int) -> bool:
+    """`_skip_line` for a line whose first `"type":"`, at `k` (-1: none in the first
+    `_TYPE_WITHIN` bytes), may be a nested value's: assistant lines name theirs after the message."""
+    find = data.find
+    # A type of `_SKIP_TYPES` named in the first `_SKIP_WITHIN` bytes is the line's own. Such a
+    # name starts at or after `k` and is at least 16 bytes long (`"type":"summary"`).
+    if 0 <= k <= at + _SKIP_WITHIN - 16 and _SKIP_TYPES.search(data, k, min(at + _SKIP_WITHIN, end)):
+        return True
+    # A line carrying a tool call or result is never skipped, even when its payload nests an
+    # assistant message. The `"tool_…` searches start where the first `"tool_` is: one pass over
+    # the line when there is none, as in most assistant text.
+    t = find(b'"tool_', at, end)
+    if t >= 0 and (find(b'"tool_use"', t, end) >= 0 or find(b'"tool_result"', t, end) >= 0):
+        return False
+    # An assistant line with only text or thinking. Quotes inside JSON strings are escaped, so an
+    # unescaped `"role":"assistant"` can only be a message's own.
+    if not _has_lesson(data, at, end) and find(b'"role":"assistant"', at, end) >= 0:
+        return True
+    # Progress records of some versions name their type only after a long `data` payload; they
+    # never carry a call or a result of ours (a line that does is always parsed).
+    return find(b'"type":"progress"', at, end) >= 0 and (t < 0 or find(b'"tool_use', t, end) < 0)
+
+
+def _has_lesson(data: bytes, at: int, end: int) -> bool:
+    """Whether data[at:end] holds `#lesson`; most lines hold no `#`, which memchr rules out fast."""
+    h = data.find(b"#", at, end)
+    return h >= 0 and data.find(b"#lesson", h, end) >= 0
 
 
 def _apply(call: ToolCall, result: ToolResult) -> None:
