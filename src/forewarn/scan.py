@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from forewarn.analyze.detect import judge
 from forewarn.analyze.findings import Failure
 from forewarn.analyze.session import analyze_session
@@ -242,16 +244,19 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
     parallel = (workers > 1 and len(batches) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork()
                 and store.path is not None)
     if parallel:
-        import multiprocessing
+        from forewarn import forkpool
 
         global _WORKER_DB, _WRITE_LOCK
-        context = multiprocessing.get_context("fork")
-        _WORKER_DB, _WRITE_LOCK = str(store.path), context.Lock()
-        with context.Pool(min(workers, len(batches))) as pool:
-            for batch, delta in zip(batches, pool.imap(_worker_batch, [(b, now) for b in batches]), strict=True):
-                _merge(report, delta)
-                for job in batch:
+        _WORKER_DB, _WRITE_LOCK = str(store.path), forkpool.Mutex()
+        try:
+            tasks = forkpool.run(lambda i: _encode(_worker_batch((batches[i], now))), len(batches),
+                                 min(workers, len(batches)))
+            for index, delta in tasks:
+                _merge(report, _decode(delta))
+                for job in batches[index]:
                     tick(job)
+        finally:
+            _WRITE_LOCK.close()
         return
     for batch in batches:
         _merge(report, _process_batch(store, batch, now))
@@ -284,6 +289,16 @@ def _worker_batch(args: tuple[list[_Job], str]) -> ScanReport:
     if _worker_commits % _CHECKPOINT_EVERY == 0:
         _worker_store.checkpoint()
     return delta
+
+
+def _encode(report: ScanReport) -> bytes:
+    return orjson.dumps(report)
+
+
+def _decode(data: bytes) -> ScanReport:
+    fields = orjson.loads(data)
+    fields["errors"] = [tuple(e) for e in fields["errors"]]
+    return ScanReport(**fields)
 
 
 def _process_batch(store: Store, batch: list[_Job], now: str, lock: Any = None) -> ScanReport:
