@@ -117,6 +117,24 @@ def test_a_folded_search_finds_what_the_case_insensitive_one_finds(text: str) ->
             assert [m.span() for m in lowered.finditer(low)] == [m.span() for m in pattern.finditer(text)]
 
 
+@settings(max_examples=200, deadline=None)
+@given(_TEXT)
+def test_a_lazy_pattern_is_compiled_only_when_searched_and_then_searches_alike(text: str) -> None:
+    for pattern in _PATTERNS:
+        lazy = casefold.LazyPattern(pattern.pattern, pattern.flags)
+        assert casefold.lowered(lazy).pattern == casefold.lowered(pattern).pattern
+        low = casefold.lowered(lazy)
+        if casefold.folded(text) is not None:
+            casefold.found(lazy, low, text)
+            casefold.span(lazy, low, text)
+            assert lazy._compiled is None  # text that folds never needs the original
+        assert casefold.span(lazy, low, text) == casefold.span(pattern, low, text)
+        assert [m.span() for m in (lazy.search(text),) if m] == [m.span() for m in (pattern.search(text),) if m]
+        assert lazy.findall(text) == pattern.findall(text)
+        assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in pattern.finditer(text)]
+        assert lazy.sub("#", text) == pattern.sub("#", text)
+
+
 def test_texts_that_would_not_fold_exactly_are_refused() -> None:
     assert casefold.folded("\u0130stanbul") is None  # capital I with dot: lowercases to two characters
     assert casefold.folded("\u017fecret") is None  # IGNORECASE equates long s with s, lower() does not

@@ -19,9 +19,44 @@ For any other text `folded` returns None and the caller runs the original patter
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 
-def lowered(pattern: re.Pattern[str]) -> re.Pattern[str]:
+class LazyPattern:
+    """A case-insensitive pattern compiled on first use. Such a pattern is searched only in text
+    that does not fold (see `folded`), which most processes never meet, while compiling it costs
+    as much as its lowered copy: every scan worker would pay for it at start-up for nothing.
+    `lowered` reads its source without compiling it."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def search(self, text: str, pos: int = 0, endpos: int = 2**63 - 1) -> re.Match[str] | None:
+        return self.compiled().search(text, pos, endpos)
+
+    def findall(self, text: str, pos: int = 0, endpos: int = 2**63 - 1) -> list[str]:
+        return self.compiled().findall(text, pos, endpos)
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = 2**63 - 1) -> Iterator[re.Match[str]]:
+        return self.compiled().finditer(text, pos, endpos)
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
+        return self.compiled().sub(repl, text)
+
+
+Pattern = re.Pattern[str] | LazyPattern
+
+
+def lowered(pattern: Pattern) -> re.Pattern[str]:
     """A case-sensitive copy of a case-insensitive pattern, for lowercased text. Only literal
     text is lowercased: escapes such as \\S or \\B keep their meaning."""
     if not pattern.pattern.isascii() or re.match(r"\(\?[aiLmsux]+\)", pattern.pattern):
@@ -41,14 +76,14 @@ def folded(text: str) -> str | None:
 
 
 
-def found(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str) -> bool:
+def found(pattern: Pattern, low_pattern: re.Pattern[str], text: str) -> bool:
     """Whether `pattern.search(text)` matches, asked of `low_pattern` (= `lowered(pattern)`) when
     the text folds."""
     low = folded(text)
     return (pattern.search(text) if low is None else low_pattern.search(low)) is not None
 
 
-def span(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
+def span(pattern: Pattern, low_pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
     """Where `pattern.search(text)` matches in `text` (slice the original for its text), found
     through `low_pattern` when the text folds."""
     low = folded(text)

@@ -18,7 +18,7 @@ import re
 from typing import NamedTuple
 
 from forewarn.analyze import casefold, shell
-from forewarn.analyze.casefold import lowered
+from forewarn.analyze.casefold import LazyPattern, lowered
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
 
 
@@ -35,7 +35,7 @@ _M = re.MULTILINE
 # "Couldn't find a script named". Cobra-style CLIs print `Usage:` after *any* error, so a usage text
 # alone says nothing unless the output starts with it.
 _USAGE_LEAD = 400
-_USAGE_ERROR = re.compile(
+_USAGE_ERROR = LazyPattern(
     r"unknown (?:command|flag|option|subcommand|shorthand flag|argument)|unrecognized (?:option|argument|arguments|subcommand)|"
     r"invalid (?:option|choice|value for)|unexpected argument|"
     r"requires (?:at least|at most|exactly) \d+ arg|accepts (?:at most |between )?\d+ arg|"
@@ -48,52 +48,52 @@ _USAGE_FIRST = re.compile(r"\A\s*(?:Exit code -?\d+\s*)?(?:usage|Usage|USAGE):")
 # health report mentions "not installed" or "sandbox" in passing, and that says nothing.
 _FOCUS_HEAD = 800
 _FOCUS_SCAN = 4000
-_ERROR_LINE = re.compile(
+_ERROR_LINE = LazyPattern(
     r"^.*(?:\berror\b|\bfatal\b|\bfailed\b|denied|not found|no such|cannot|can't|unable to|invalid|unknown|"
     r"unrecognized|refused|timed out|not permitted|forbidden|Traceback|Exception|not installed|"
     r"does not exist).*$", _I | _M)
 # Kind classification from error text: first match wins, most specific first.
-_KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
+_KIND_RULES: list[tuple[str, LazyPattern]] = [
     # sudo / git asking for credentials they cannot get: an authorisation failure even when the
     # prompt "timed out" (fingerprint readers)
-    ("permission_denied", re.compile(
+    ("permission_denied", LazyPattern(
         r"^sudo: (?:a terminal is required|a password is required|\d+ incorrect password)|"
         r"could not read (?:Username|Password)", _I | _M)),
-    ("timeout_or_hang", re.compile(r"timed out|timeout expired|Command timed out|deadline exceeded|hung\b", _I)),
-    ("too_large", re.compile(r"exceeds maximum allowed tokens|too large|Output too large|maximum (?:file )?size|token limit", _I)),
-    ("edit_mismatch", re.compile(
+    ("timeout_or_hang", LazyPattern(r"timed out|timeout expired|Command timed out|deadline exceeded|hung\b", _I)),
+    ("too_large", LazyPattern(r"exceeds maximum allowed tokens|too large|Output too large|maximum (?:file )?size|token limit", _I)),
+    ("edit_mismatch", LazyPattern(
         r"String to replace not found|old_string|File has not been read yet|has been modified since|"
         r"modified since read|unexpectedly modified|Found \d+ matches of the string|must read .* before|"
         r"apply_patch verification failed|Failed to find expected lines|hunk|patch does not apply|"
         r"Invalid Context|did not match", _I)),
-    ("tool_validation", re.compile(
+    ("tool_validation", LazyPattern(
         r"InputValidationError|Invalid tool parameters|unknown tool|No such tool|is a directory|EISDIR|"
         r"Required parameter|invalid_type|Unexpected parameter|must be (?:an? )?(?:absolute|string|number)|"
         r"not a valid|was not found in the (?:tool|schema)|Invalid input|not found in (?:the )?(?:tool )?registry", _I)),
-    ("command_not_found", re.compile(
+    ("command_not_found", LazyPattern(
         # a name must be there: "line 37: : command not found" is a script expanding an empty variable
         r"[\w.+-]: command not found|command not found: \S|^(?:\S+: )?(?:line \d+: |\d+: )?[\w.-]+: not found$|"
         r"is not recognized as (?:an internal|the name)|No such command|"
         r"executable file not found|^\S*which: no \S+ in \(|Unknown command: ['\"]?[\w-]+['\"]? \(did you|"
         r"exit code 127|\b127\b.*not found", _I | _M)),
-    ("env_runtime", re.compile(
+    ("env_runtime", LazyPattern(
         r"ModuleNotFoundError|No module named|ImportError|cannot find module|Cannot find package|"
         r"externally-managed-environment|No virtual environment|requires Python|"
         r"command 'python' not found|node: bad option|Unsupported engine|"
         r"GLIBC_\d|wrong ELF class|version `[^`]+' not found|is not installed in|Did you mean to use|"
         r"Could not find a version|could not determine executable|No interpreter|Failed to spawn: `", _I)),
-    ("permission_denied", re.compile(
+    ("permission_denied", LazyPattern(
         r"Permission denied|EACCES|EPERM|Operation not permitted|Access is denied|access denied|"
         r"a terminal is required|a password is required|could not read Username|"
         r"Authentication failed|Host key verification failed|not permitted|requires root|"
         r"must be run as root|unauthori[sz]ed|forbidden|403\b|denied by|is not allowed|"
         r"sandbox(?:ed)? (?:denied|blocked|error|violation|restriction)|(?:denied|blocked|rejected) by (?:the )?sandbox|"
         r"dubious ownership|safe\.directory", _I)),
-    ("network", re.compile(
+    ("network", LazyPattern(
         r"Could not resolve host|Name or service not known|Connection refused|ECONNREFUSED|"
         r"Network is unreachable|getaddrinfo|ENOTFOUND|ETIMEDOUT|Temporary failure in name resolution|"
         r"SSL|certificate verify failed|Failed to connect|connection reset", _I)),
-    ("path_not_found", re.compile(
+    ("path_not_found", LazyPattern(
         r"No such file or directory|does not exist|cannot access|not found: /|ENOENT|"
         r"File not found|Path not found|no such file|cannot find the path|Could not find file|"
         r"could not open|can't open file|not a directory|No files found|pathspec .* did not match", _I)),
@@ -101,7 +101,7 @@ _KIND_RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def _lowered(rules: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, re.Pattern[str]]]:
+def _lowered(rules: list[tuple[str, LazyPattern]]) -> list[tuple[str, re.Pattern[str]]]:
     """The same rules matched against lowercased text: case-insensitive alternations are several
     times slower in `re`, and classify runs on every failure."""
     return [(kind, lowered(pattern)) for kind, pattern in rules]
@@ -147,7 +147,7 @@ _HIDDEN_FAILURE_HINTS = ("rror", "RROR", "atal", "ATAL", "sudo: ", "command not 
 _PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
 # argparse names the program `-` or `-c` only when the parser lives in a script given inline.
 _OWN_PARSER = re.compile(r"\busage: -c? \[")
-_CANCELLED_SIBLING = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
+_CANCELLED_SIBLING = LazyPattern(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
 _CANCELLED_SIBLING_LOW = lowered(_CANCELLED_SIBLING)
 _HIDDEN_MAX_LINES = 40
 # Programs whose exit 1 is an answer (no match, differs, false) and whose exit 2 is an error.

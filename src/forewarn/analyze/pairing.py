@@ -55,7 +55,7 @@ PREFER_WITHIN = 40  # how far past an acceptable fix we look for a better one (s
 # Failures of the invocation itself: the command never got to do its work.
 _INVOCATION = {"wrong_cli_usage", "command_not_found", "env_runtime"}
 _USER = {"user_rejected", "user_interrupt"}
-_CANCELLED = re.compile(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
+_CANCELLED = casefold.LazyPattern(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
 _CANCELLED_LOW = casefold.lowered(_CANCELLED)
 _EMPTY_RESULT = re.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
 _DIRECTORY = re.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)

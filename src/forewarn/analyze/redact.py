@@ -33,11 +33,11 @@ _NEEDS: list[tuple[str, ...]] = [
     ("sk-",), ("xox",), ("AIza",), ("npm_",), ("pypi-",), ("eyJ",),
 ]
 # KEY=value, "token": "value", --password value, Authorization: Bearer value
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = casefold.LazyPattern(
     r"(\b[\w-]*(?:secret|token|passw(?:or)?d|passwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
     r"auth|credential|session[_-]?key)[\w-]*\b[\"']?\s*(?:=|:|\s)\s*[\"']?)([^\s\"',;&|]{6,})", re.I
 )
-_BEARER = re.compile(r"\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})", re.I)
+_BEARER = casefold.LazyPattern(r"\b(bearer|basic|token)\s+([A-Za-z0-9._~+/=-]{12,})", re.I)
 _ASSIGNMENT_LOW = casefold.lowered(_ASSIGNMENT)
 _BEARER_LOW = casefold.lowered(_BEARER)
 # Words one of which _ASSIGNMENT and _BEARER need (tested on the folded text, see `redact`).
@@ -78,7 +78,7 @@ def redact(text: str) -> str:
     return text
 
 
-def _replace(pattern: re.Pattern[str], low_pattern: re.Pattern[str], text: str, folded: str | None,
+def _replace(pattern: casefold.Pattern, low_pattern: re.Pattern[str], text: str, folded: str | None,
              repl: Callable[[str, re.Match[str]], str]) -> str:
     """`pattern.sub` for a case-insensitive `pattern`, `repl(text, match)` reading the match's
     groups from `text` by position. When the text folds, the matches are found by `low_pattern`

@@ -22,7 +22,7 @@ _TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
 _SPACE = re.compile(r"\s+")
 # Words that make a line an error line (none spans lines: the first line that has one is the
 # line of the first word found).
-_ERROR_WORD = re.compile(
+_ERROR_WORD = casefold.LazyPattern(
     r"error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
     r"refused|timed out|usage:|not recognized|does not exist|exception|required", re.I
 )
