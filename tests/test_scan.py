@@ -127,3 +127,22 @@ def test_the_console_script_closes_the_store_and_survives_a_closed_pipe(tmp_path
 
     done = subprocess.run([*script, "scan", str(config)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "3 unchanged" in done.stdout, done.stdout
+
+
+def test_the_quick_exit_still_waits_for_a_thread_a_command_left_running(tmp_path: Path) -> None:
+    marker = tmp_path / "finished"
+    code = (
+        "import threading, time\n"
+        "import forewarn.cli.main as cli\n"
+        "def command():\n"
+        "    def late():\n"
+        "        time.sleep(0.3)\n"
+        f"        open({str(marker)!r}, 'w').write('yes')\n"
+        "    threading.Thread(target=late).start()\n"
+        "    return 3\n"
+        "cli.main = command\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert marker.read_text() == "yes"

@@ -100,11 +100,16 @@ def run() -> NoReturn:
     click context) and only Python's own shutdown is left: freeing every object and module, which
     the operating system does at once anyway. That costs 20-40 ms, a large part of a short
     command such as a scan with nothing new, so it is skipped. Exit handlers still run, and
-    output is flushed first."""
+    output is flushed first. If a command left a thread running, Python's normal exit (which
+    waits for it) is kept."""
     try:
         code = main()
     except SystemExit as exc:  # click's own exit, after output was cut short by a closed pipe
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    threading = sys.modules.get("threading")
+    if threading is not None and any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                                     if t is not threading.main_thread()):
+        sys.exit(code)
     atexit._run_exitfuncs()  # what `sys.exit` would run, e.g. logging's and multiprocessing's
     for stream in (sys.stdout, sys.stderr):
         # a closed pipe (`forewarn scan --json | head`) or stream has nothing left to take
