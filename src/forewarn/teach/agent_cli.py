@@ -79,22 +79,38 @@ def last_json_object(stdout: str) -> dict[str, Any] | None:
     return None
 
 
-class ClaudeCliTeacher(AgentCliTeacher):
-    name = "claude-cli"
-    program = "claude"
-    description = "Claude Code headless (`claude -p`), using your Claude login"
+class JsonPrintTeacher(AgentCliTeacher):
+    """An agent CLI run as `PROGRAM -p PROMPT --output-format json`, whose last JSON object holds
+    the answer under `answer_key`, or an error (`error_of`). Output that holds no JSON object is
+    taken as the answer itself."""
+
+    answer_key: ClassVar[str]
 
     def argv(self, prompt: str) -> list[str]:
         return [self.program, "-p", prompt, "--output-format", "json"]
+
+    def error_of(self, data: dict[str, Any]) -> str | None:
+        raise NotImplementedError
 
     def parse(self, stdout: str) -> str:
         data = last_json_object(stdout)
         if data is None:
             return stdout
-        if data.get("is_error"):
-            raise TeacherError(f"claude-cli teacher: {str(data.get('result') or data.get('subtype'))[:300]}")
-        result = data.get("result")
-        return result if isinstance(result, str) else ""
+        error = self.error_of(data)
+        if error is not None:
+            raise TeacherError(f"{self.name} teacher: {error[:300]}")
+        answer = data.get(self.answer_key)
+        return answer if isinstance(answer, str) else ""
+
+
+class ClaudeCliTeacher(JsonPrintTeacher):
+    name = "claude-cli"
+    program = "claude"
+    description = "Claude Code headless (`claude -p`), using your Claude login"
+    answer_key = "result"
+
+    def error_of(self, data: dict[str, Any]) -> str | None:
+        return str(data.get("result") or data.get("subtype")) if data.get("is_error") else None
 
 
 class CodexCliTeacher(AgentCliTeacher):
@@ -112,21 +128,14 @@ class CodexCliTeacher(AgentCliTeacher):
         return {"argv": argv}
 
 
-class GeminiCliTeacher(AgentCliTeacher):
+class GeminiCliTeacher(JsonPrintTeacher):
     name = "gemini-cli"
     program = "gemini"
     description = "Gemini CLI headless (`gemini -p`), using your Google login"
+    answer_key = "response"
 
-    def argv(self, prompt: str) -> list[str]:
-        return [self.program, "-p", prompt, "--output-format", "json"]
-
-    def parse(self, stdout: str) -> str:
-        data = last_json_object(stdout)
-        if data is None:
-            return stdout
-        if data.get("error"):
-            err = data["error"]
-            detail = err.get("message") if isinstance(err, dict) else err
-            raise TeacherError(f"gemini-cli teacher: {str(detail)[:300]}")
-        response = data.get("response")
-        return response if isinstance(response, str) else ""
+    def error_of(self, data: dict[str, Any]) -> str | None:
+        err = data.get("error")
+        if not err:
+            return None
+        return str(err.get("message") if isinstance(err, dict) else err)
