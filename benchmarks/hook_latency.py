@@ -33,6 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from forewarn.hook.index import DEFAULT_CONFIG
 from forewarn.hook.indexer import build_index
 from forewarn.hook.install import hook_command, precompile_hook
 
@@ -117,14 +118,7 @@ def synthetic_manifest(count: int, seed: int = 7) -> dict[str, Any]:
         "type": "forewarn-manifest",
         "version": 1,
         "generatedAt": "2026-01-01T00:00:00Z",
-        "config": {
-            "injectionBudgetBytes": 4096,
-            "maxLessonsPerInjection": 3,
-            "minConfidence": 0.5,
-            "minPriority": 1,
-            "compactionReinjectionThreshold": 7,
-            "hookDeadlineMs": 150,
-        },
+        "config": dict(DEFAULT_CONFIG),  # the settings a user who changed nothing has
         "lessons": lessons,
     }
 
