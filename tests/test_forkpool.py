@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -61,6 +62,34 @@ def test_a_worker_that_dies_is_reported_not_waited_for() -> None:
 
     with pytest.raises(forkpool.WorkerError, match="killed by signal 9"):
         list(forkpool.run(task, 4, 2))
+    assert _no_children_left()
+
+
+def test_each_worker_finishes_once_after_the_last_task_with_what_it_kept() -> None:
+    kept: list[int] = []  # each child's own copy
+
+    def task(i: int) -> bytes:
+        kept.append(i)
+        return b"t"
+
+    def finish() -> bytes:
+        return json.dumps([os.getpid(), sorted(kept)]).encode()
+
+    got = list(forkpool.run(task, 10, 2, finish=finish))
+    tasks = [i for i, _ in got if i != forkpool.FINISH]
+    finals = [json.loads(p) for i, p in got if i == forkpool.FINISH]
+    assert sorted(tasks) == list(range(10)) and [i for i, _ in got[-2:]] == [forkpool.FINISH] * 2
+    assert len(finals) == 2 and len({pid for pid, _ in finals}) == 2  # once per worker
+    assert sorted(i for _, kept in finals for i in kept) == list(range(10))
+    assert _no_children_left()
+
+
+def test_a_failing_finish_ends_the_run_with_its_traceback() -> None:
+    def finish() -> bytes:
+        raise OSError("disk full")
+
+    with pytest.raises(forkpool.WorkerError, match="OSError: disk full"):
+        list(forkpool.run(lambda i: b"", 3, 2, finish=finish))
     assert _no_children_left()
 
 

@@ -146,3 +146,47 @@ def test_the_quick_exit_still_waits_for_a_thread_a_command_left_running(tmp_path
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 3, done.stderr
     assert marker.read_text() == "yes"
+
+
+def test_the_console_script_runs_a_command_with_the_garbage_collector_on(tmp_path: Path) -> None:
+    """`run` turns the collector off for the imports only: the command itself must run with it
+    on (and the objects of the imports frozen), or a long command could pile up garbage."""
+    code = (
+        "import gc, json, sys\n"
+        "import click\n"
+        "import forewarn.cli.main as cli\n"
+        "@click.command('probe')\n"
+        "def probe():\n"
+        "    print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 0]))\n"
+        "sys.modules['forewarn.cli.commands.probe'] = type(sys)('probe')\n"
+        "sys.modules['forewarn.cli.commands.probe'].command = probe\n"
+        "cli.COMMANDS['probe'] = 'probe'\n"
+        "sys.argv = ['forewarn', 'probe']\n"
+        "cli.run()\n"
+    )
+    env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[true, true]"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_parallel_scan_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from forewarn import scan as scan_module
+
+    config = tmp_path / ".claude"
+    for i in range(4):
+        t = Transcript(cwd=f"/work/p{i}", session_id=f"s-{i}")
+        t.bash(f"c{i}", "make", "make: *** No rule to make target", code=2).bash(f"d{i}", "make all", "ok")
+        t.write(config / "projects" / slug(f"/work/p{i}") / f"s-{i}.jsonl")
+    monkeypatch.setattr(scan_module, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_module, "_BATCH", 1)
+    monkeypatch.setattr(scan_module, "_WRITE_LOCK", None)
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    report = scan(Store.open(tmp_path / "db.sqlite"), discover([config]), jobs=2)
+    assert scan_module._WRITE_LOCK is not None  # the workers did run
+    assert report.fixed == 4
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)

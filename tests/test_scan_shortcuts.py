@@ -373,3 +373,107 @@ def test_every_program_a_line_runs_is_found_in_its_text(command: str) -> None:
     for step in intent.steps(command):
         if not step.program.startswith("$"):
             assert _may_run(command, frozenset({_bare(step.program)})), (command, step.program)
+
+
+# -- sniffing: the first lines are searched in place, as the split lines were -------------------
+
+def _reference_claude_sniff(head: bytes) -> bool:
+    first = head.split(b"\n", 8)[:8]
+    if any(b'"projectHash"' in line for line in first):
+        return False
+    for line in first:
+        if b'"sessionId"' in line or b'"parentUuid"' in line:
+            return True
+        if line.startswith(b'{"type":"summary"') or b'"leafUuid"' in line:
+            return True
+    return False
+
+
+_HEADS = st.lists(st.sampled_from(
+    [b"\n", b"\r\n", b'{"type":"summary"', b'"sessionId"', b'"parentUuid"', b'"leafUuid"', b'"projectHash"', b"{",
+     b'"type":"session_meta"', b'{"timestamp":"2025-01-01T00:00:00Z","type":"session_meta","payload":{',
+     b'{"record_type":"state"', b'{"id":"', b'"instructions":', b'"git":', b'x', b'"', b" "]),
+    max_size=30).map(b"".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_HEADS)
+def test_sniffers_judge_the_first_lines_as_the_split_lines_did(head: bytes) -> None:
+    from forewarn.readers.base import lines_end
+    from forewarn.readers.claude import ClaudeReader
+    from forewarn.readers.codex import CodexReader
+
+    for n in (1, 6, 8):
+        assert head[:lines_end(head, n)].split(b"\n") == head.split(b"\n", n)[:n]
+    name = Path("s.jsonl")
+    assert ClaudeReader().sniff(name, head) == _reference_claude_sniff(head)
+    codex = CodexReader()
+    assert codex.sniff(name, head) == any(
+        codex.sniff(name, line + b"\n") for line in head.split(b"\n", 6)[:6])
+
+
+# -- scheduling: the largest files first, in batches that shrink -------------------------------
+
+def test_parallel_batches_take_every_file_once_and_shrink_towards_the_end() -> None:
+    sizes = [3_000_000, 50_000, 1_200_000, 700_000, 20_000, 2_500_000] * 8 + [5_000] * 40
+    jobs = [scan_module._Job(Path(f"f{i}"), None, size, 0, None, None, 0, False)  # type: ignore[arg-type]
+            for i, size in enumerate(sizes)]
+    jobs.sort(key=lambda j: j.size, reverse=True)
+    batches = scan_module._batches(jobs, workers=2)
+    assert [j for b in batches for j in b] == jobs
+    weights = [sum(j.size for j in b) for b in batches]
+    # nothing left at the end is bigger than a small share of the work
+    assert max(weights[-4:]) <= scan_module._BATCH_MIN_BYTES + max(j.size for b in batches[-4:] for j in b)
+    assert all(len(b) <= scan_module._BATCH for b in batches)
+    # one process: plain batches of at most _BATCH files or about _BATCH_BYTES
+    single = scan_module._batches(jobs, workers=1)
+    assert [j for b in single for j in b] == jobs
+    assert all(sum(j.size for j in b[:-1]) < scan_module._BATCH_BYTES for b in single)
+
+
+def test_a_worker_that_finds_the_lock_taken_goes_on_and_writes_its_files_later(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from forewarn import forkpool
+
+    config = tmp_path / ".claude"
+    for i in range(5):
+        t = Transcript(cwd=f"/work/p{i}", session_id=f"s-{i}")
+        t.bash(f"c{i}", "make", "make: *** No rule to make target", code=2).bash(f"d{i}", "make all", "ok")
+        t.write(config / "projects" / slug(f"/work/p{i}") / f"s-{i}.jsonl")
+    db = tmp_path / "db.sqlite"
+    Store.open(db).close()
+    jobs = [scan_module._Job(p, r, p.stat().st_size, p.stat().st_mtime_ns, None, None, 0, False)
+            for p, r in scan_module.discover([config])]
+    lock = forkpool.Mutex()
+    monkeypatch.setattr(scan_module, "_WORKER_DB", str(db))
+    monkeypatch.setattr(scan_module, "_WORKER_NOW", "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(scan_module, "_WRITE_LOCK", lock)
+    monkeypatch.setattr(scan_module, "_worker_store", None)
+    monkeypatch.setattr(scan_module, "_worker_pending", [])
+
+    def failures() -> int:
+        return Store.open(db).counts()["failures"]
+
+    try:
+        assert lock.acquire(timeout=1)  # the other worker is writing: the analysed files wait
+        assert scan_module._worker_batch(jobs[:1]).files_read == 0
+        assert scan_module._worker_batch(jobs[1:2]).files_read == 0
+        assert len(scan_module._worker_pending) == 2 and failures() == 0
+        lock.release()  # free again: the next batch takes the waiting files along
+        written = scan_module._worker_batch(jobs[2:3])
+        assert (written.files_read, written.fixed, failures()) == (3, 3, 3)
+        assert lock.acquire(timeout=1)
+        assert scan_module._worker_batch(jobs[3:4]).files_read == 0
+        lock.release()  # no more batches: `finish` writes what is left
+        assert scan_module._worker_finish().files_read == 1 and failures() == 4
+        # past _PENDING_MAX_BYTES the worker waits for the lock instead of keeping more
+        monkeypatch.setattr(scan_module, "_PENDING_MAX_BYTES", 0)
+        assert lock.acquire(timeout=1)
+        threading.Timer(0.2, lock.release).start()
+        assert scan_module._worker_batch(jobs[4:]).files_read == 1 and failures() == 5
+    finally:
+        lock.close()
+        if scan_module._worker_store is not None:
+            scan_module._worker_store.close()

@@ -13,6 +13,7 @@ leaves it alone.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -102,9 +103,10 @@ def _walk(root: Path) -> Iterable[Path]:
     root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
         dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules", "tool-results", "__pycache__"})
+        base = Path(dirpath)  # parsed once per folder, not once per file
         for name in sorted(filenames):
             if name.endswith(_SESSION_SUFFIXES):
-                yield Path(dirpath) / name
+                yield base / name
 
 
 def _fingerprint(path: Path, size: int) -> str:
@@ -118,7 +120,7 @@ class _Job:
     reader: Reader
     size: int
     mtime_ns: int
-    head: str
+    head: str | None  # the fingerprint; None until a worker takes it (files never seen)
     prev: FileState | None
     start: int
     restart: bool
@@ -130,10 +132,15 @@ class _Result:
     verdicts: list[tuple[bool, str]]
     failures: list[Failure]
     call_rows: list[tuple[Any, ...]]  # made before the transaction, which then only inserts
+    head: str  # the file's fingerprint
 
 
 _BATCH = 16  # files per transaction when recording fresh files…
 _BATCH_BYTES = 4 * 1024 * 1024  # …or fewer, so analysed results held in memory stay small
+# Batches shrink towards the end of a parallel scan, down to this, so that the workers finish
+# together: when one worker is given the last large batch, the other idles until it is done.
+_BATCH_MIN_BYTES = 512 * 1024
+_BATCH_SHARE = 4  # a batch is at most 1/(workers * this) of what remains
 _PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
@@ -156,7 +163,8 @@ def scan(store: Store, targets: Sequence[tuple[Path, Reader]], progress: Progres
             if prev is not None and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns:
                 report.files_unchanged += 1
                 continue
-            head = _fingerprint(path, st.st_size)
+            # a file never seen has its fingerprint taken by the worker that reads it
+            head = _fingerprint(path, st.st_size) if prev is not None else None
         except OSError as exc:
             report.files_skipped += 1
             report.errors.append((key, exc.strerror or str(exc)))
@@ -193,13 +201,14 @@ def scan(store: Store, targets: Sequence[tuple[Path, Reader]], progress: Progres
 
 def _analyze_fresh(job: _Job) -> _Result:
     """Read a whole file and analyse it: everything but the store. Runs in a worker process."""
+    head = job.head if job.head is not None else _fingerprint(job.path, job.size)
     chunk = job.reader.read(job.path, 0, None)
     verdicts = [tuple(judge(c)) for c in chunk.calls]
     calls, failed, kinds, turns = _in_memory(chunk, verdicts)  # type: ignore[arg-type]
     failures = analyze_session(file=str(job.path), agent=job.reader.agent, session_id=chunk.session.session_id,
                                project=chunk.session.project, calls=calls, failed=failed, kinds=kinds, turns=turns)
     rows = call_rows(str(job.path), chunk.session.session_id, chunk.calls, verdicts)  # type: ignore[arg-type]
-    return _Result(chunk, verdicts, failures, rows)  # type: ignore[arg-type]
+    return _Result(chunk, verdicts, failures, rows, head)  # type: ignore[arg-type]
 
 
 def _cpu_count() -> int:
@@ -215,20 +224,33 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux")  # fork is unsafe on macOS and absent on Windows
 
 
-def _batches(jobs_list: list[_Job]) -> list[list[_Job]]:
-    """Files grouped for one transaction each: a few files, or a few MB, whichever comes first."""
+def _batches(jobs_list: list[_Job], workers: int = 1) -> list[list[_Job]]:
+    """Files grouped for one transaction each: a few files, or a few MB, whichever comes first.
+
+    With several workers, batches get smaller as the work left shrinks (guided scheduling): the
+    last ones are small, so no worker is still busy with a large one while the others are done."""
     out: list[list[_Job]] = []
     batch: list[_Job] = []
     size = 0
+    remaining = sum(j.size for j in jobs_list)
+    limit = _batch_limit(remaining, workers)
     for job in jobs_list:
         batch.append(job)
         size += job.size
-        if len(batch) >= _BATCH or size >= _BATCH_BYTES:
+        if len(batch) >= _BATCH or size >= limit:
             out.append(batch)
+            remaining -= size
+            limit = _batch_limit(remaining, workers)
             batch, size = [], 0
     if batch:
         out.append(batch)
     return out
+
+
+def _batch_limit(remaining: int, workers: int) -> int:
+    if workers <= 1:
+        return _BATCH_BYTES
+    return max(_BATCH_MIN_BYTES, min(_BATCH_BYTES, remaining // (workers * _BATCH_SHARE)))
 
 
 def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanReport,
@@ -238,24 +260,39 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
     With several cores, worker processes each analyse a batch and write it through their own
     connection: only counts come back, so nothing large crosses a process boundary and the main
     process is never the bottleneck. The write lock is held only while a batch is written."""
-    batches = _batches(jobs_list)
     workers = jobs if jobs is not None else _cpu_count()
     total = sum(j.size for j in jobs_list)
-    parallel = (workers > 1 and len(batches) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork()
+    parallel = (workers > 1 and len(jobs_list) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork()
                 and store.path is not None)
+    if parallel:  # largest first, so that what is left at the end is small files
+        jobs_list = sorted(jobs_list, key=lambda j: j.size, reverse=True)
+    batches = _batches(jobs_list, workers if parallel else 1)
+    parallel = parallel and len(batches) > 1
     if parallel:
         from forewarn import forkpool
 
-        global _WORKER_DB, _WRITE_LOCK
-        _WORKER_DB, _WRITE_LOCK = str(store.path), forkpool.Mutex()
+        global _WORKER_DB, _WORKER_NOW, _WRITE_LOCK
+        _WORKER_DB, _WORKER_NOW, _WRITE_LOCK = str(store.path), now, forkpool.Mutex()
+        # What the workers inherit is frozen for the run, so that their garbage collector never
+        # walks it: that work would find nothing, and writing to the objects' headers would copy
+        # the parent's memory pages into each worker (the recipe of the `gc.freeze` docs). And
+        # the young generation is collected less often: most of what a worker allocates is freed
+        # by reference counting anyway, and the default threshold (700) runs the collector ~30
+        # times per worker for almost nothing. Cyclic garbage stays bounded all the same.
+        gc.freeze()
+        threshold = gc.get_threshold()
+        gc.set_threshold(10_000, *threshold[1:])
         try:
-            tasks = forkpool.run(lambda i: _encode(_worker_batch((batches[i], now))), len(batches),
-                                 min(workers, len(batches)))
+            tasks = forkpool.run(lambda i: _encode(_worker_batch(batches[i])), len(batches),
+                                 min(workers, len(batches)), finish=lambda: _encode(_worker_finish()))
             for index, delta in tasks:
                 _merge(report, _decode(delta))
-                for job in batches[index]:
-                    tick(job)
+                if index != forkpool.FINISH:
+                    for job in batches[index]:
+                        tick(job)
         finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
             _WRITE_LOCK.close()
         return
     for batch in batches:
@@ -265,30 +302,60 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
 
 
 _WORKER_DB: str | None = None  # set before forking: the database workers open for themselves
+_WORKER_NOW = ""  # set before forking: the scan's time, recorded with each file
 # Also set before forking: taken by a worker around its transaction. SQLite alone would make the
 # other worker poll for the write lock, sleeping 1, 2, 5, 10… ms between tries; this lock hands
 # over the moment the transaction ends. (Other processes are still kept out by SQLite's lock.)
 _WRITE_LOCK: Any = None
 _LOCK_PATIENCE = 60.0  # seconds; past that, go ahead and leave the waiting to SQLite
+# A worker that finds the lock taken keeps its analysed files and goes on with the next batch,
+# writing them all with a later one (or when there are no more batches): it never sits idle while
+# the other writes. Up to this much (of session files read) is kept; past it, the worker waits.
+_PENDING_MAX_BYTES = 8 * 1024 * 1024
 # A worker copies the WAL into the database itself every few commits, once the lock is handed
 # on: inside a commit (SQLite's default) the copy would keep the other worker waiting.
 _CHECKPOINT_EVERY = 3
 _worker_store: Store | None = None
 _worker_commits = 0
+_worker_pending: list[tuple[_Job, _Result]] = []  # analysed, not yet written
 
 
-def _worker_batch(args: tuple[list[_Job], str]) -> ScanReport:
+def _worker_batch(batch: list[_Job]) -> ScanReport:
+    """A worker's task: analyse a batch, then write what it has analysed if the lock is free."""
+    delta = ScanReport()
+    _worker_pending.extend(_analyze_batch(batch, delta))
+    waiting = sum(job.size for job, _ in _worker_pending)
+    _write_pending(delta, wait=waiting >= _PENDING_MAX_BYTES)
+    return delta
+
+
+def _worker_finish() -> ScanReport:
+    """A worker's last step, once there are no more batches: write what is still pending."""
+    delta = ScanReport()
+    _write_pending(delta, wait=True)
+    return delta
+
+
+def _write_pending(delta: ScanReport, *, wait: bool) -> None:
     global _worker_store, _worker_commits
-    if _worker_store is None:
-        assert _WORKER_DB is not None
-        _worker_store = Store.open(Path(_WORKER_DB))
-        _worker_store.manual_checkpoints()
-    batch, now = args
-    delta = _process_batch(_worker_store, batch, now, _WRITE_LOCK)
+    if not _worker_pending:
+        return
+    locked = _WRITE_LOCK.acquire(timeout=_LOCK_PATIENCE if wait else 0)
+    if not locked and not wait:
+        return  # the other worker is writing: these files go with a later write
+    try:
+        if _worker_store is None:
+            assert _WORKER_DB is not None
+            _worker_store = Store.open(Path(_WORKER_DB))
+            _worker_store.manual_checkpoints()
+        _record_batch(_worker_store, _worker_pending, _WORKER_NOW, delta)
+    finally:
+        if locked:
+            _WRITE_LOCK.release()
+    _worker_pending.clear()
     _worker_commits += 1
     if _worker_commits % _CHECKPOINT_EVERY == 0:
         _worker_store.checkpoint()
-    return delta
 
 
 def _encode(report: ScanReport) -> bytes:
@@ -301,9 +368,15 @@ def _decode(data: bytes) -> ScanReport:
     return ScanReport(**fields)
 
 
-def _process_batch(store: Store, batch: list[_Job], now: str, lock: Any = None) -> ScanReport:
+def _process_batch(store: Store, batch: list[_Job], now: str) -> ScanReport:
     """Analyse each file of the batch, then record them all in one transaction."""
     delta = ScanReport()
+    _record_batch(store, _analyze_batch(batch, delta), now, delta)
+    return delta
+
+
+def _analyze_batch(batch: list[_Job], delta: ScanReport) -> list[tuple[_Job, _Result]]:
+    """Each readable file of the batch with its analysis; unreadable ones are counted in `delta`."""
     done: list[tuple[_Job, _Result]] = []
     for job in batch:
         try:
@@ -311,13 +384,7 @@ def _process_batch(store: Store, batch: list[_Job], now: str, lock: Any = None) 
         except OSError as exc:
             delta.files_skipped += 1
             delta.errors.append((str(job.path), exc.strerror or str(exc)))
-    locked = lock is not None and lock.acquire(timeout=_LOCK_PATIENCE)
-    try:
-        _record_batch(store, done, now, delta)
-    finally:
-        if locked:
-            lock.release()
-    return delta
+    return done
 
 
 def _record_batch(store: Store, done: list[tuple[_Job, _Result]], now: str, delta: ScanReport) -> None:
@@ -331,7 +398,7 @@ def _record_batch(store: Store, done: list[tuple[_Job, _Result]], now: str, delt
                 store.forget_file(key)
                 delta.files_restarted += 1
             chunk = result.chunk
-            store.record_file(key, job.reader.agent, job.size, job.mtime_ns, job.head, chunk, now)
+            store.record_file(key, job.reader.agent, job.size, job.mtime_ns, result.head, chunk, now)
             store.add_call_rows(result.call_rows)
             store.add_turns(key, chunk.turns)
             store.replace_failures(key, result.failures)
@@ -364,6 +431,7 @@ def _scan_grown(store: Store, job: _Job, now: str, report: ScanReport) -> None:
     """Continue a file that grew: read the new bytes, then re-pair the whole session from the store."""
     key = str(job.path)
     start = job.start
+    assert job.head is not None  # a file seen before had its fingerprint taken by `scan`
     context = store.file_context(key)
     chunk = job.reader.read(job.path, start, context)
     verdicts = [tuple(judge(c)) for c in chunk.calls]

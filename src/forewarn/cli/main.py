@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import sys
 from importlib import import_module
@@ -49,6 +50,9 @@ class LazyGroup(click.Group):
         if module is None:
             return None
         cmd: click.Command = import_module(f"forewarn.cli.commands.{module}").command
+        if not gc.isenabled():  # `run` turned the collector off for the imports: see there
+            gc.freeze()
+            gc.enable()
         return cmd
 
 
@@ -101,7 +105,12 @@ def run() -> NoReturn:
     the operating system does at once anyway. That costs 20-40 ms, a large part of a short
     command such as a scan with nothing new, so it is skipped. Exit handlers still run, and
     output is flushed first. If a command left a thread running, Python's normal exit (which
-    waits for it) is kept."""
+    waits for it) is kept.
+
+    The garbage collector is off until the command's module is imported: imports make thousands
+    of objects that live as long as the process, and walking them over and over finds nothing.
+    They are then frozen (never walked again) and the collector turns back on for the command."""
+    gc.disable()
     try:
         code = main()
     except SystemExit as exc:  # click's own exit, after output was cut short by a closed pipe

@@ -155,6 +155,17 @@ class Reader(ABC):
         return None
 
 
+def lines_end(data: bytes, n: int) -> int:
+    """Where the first `n` lines of `data` end (the index of its n-th newline), or `len(data)`:
+    sniffers look at a file's first lines without splitting (copying) its whole head."""
+    end = -1
+    for _ in range(n):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return len(data)
+    return end
+
+
 def read_head(path: Path, size: int = 65536) -> bytes:
     try:
         with open(path, "rb") as f:

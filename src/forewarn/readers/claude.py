@@ -46,7 +46,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, new_chunk
+from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, lines_end, new_chunk
 from forewarn.readers.toolfacts import MAX_INPUT_STR, lesson_blocks
 
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
@@ -174,15 +174,13 @@ class ClaudeReader(Reader):
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.endswith(".jsonl"):
             return False
-        first = head.split(b"\n", 8)[:8]
-        if any(b'"projectHash"' in line for line in first):
+        end = lines_end(head, 8)  # the first 8 lines
+        find = head.find
+        if find(b'"projectHash"', 0, end) >= 0:
             return False  # a Gemini CLI chat recording: it has a sessionId too
-        for line in first:
-            if b'"sessionId"' in line or b'"parentUuid"' in line:
-                return True
-            if line.startswith(b'{"type":"summary"') or b'"leafUuid"' in line:
-                return True
-        return False
+        return (find(b'"sessionId"', 0, end) >= 0 or find(b'"parentUuid"', 0, end) >= 0
+                or find(b'"leafUuid"', 0, end) >= 0
+                or head.startswith(b'{"type":"summary"') or find(b'\n{"type":"summary"', 0, end) >= 0)
 
     def project_of(self, path: Path) -> str | None:
         return None  # the cwd recorded in the transcript is authoritative; see read()

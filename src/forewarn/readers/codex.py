@@ -45,7 +45,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import codex_home
-from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, new_chunk, read_head
+from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, lines_end, new_chunk, read_head
 from forewarn.readers.codex_facts import (
     ENVELOPE_ACTIONS,
     HEAD,
@@ -150,7 +150,7 @@ class CodexReader(Reader):
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.endswith(".jsonl"):
             return False
-        for line in head.split(b"\n", 6)[:6]:
+        for line in head[:lines_end(head, 6)].split(b"\n"):
             if _ENVELOPE.search(line, 0, 400) or line.startswith(b'{"record_type":"state"'):
                 return True
             if line.startswith(b'{"id":"') and (b'"instructions":' in line or b'"git":' in line):

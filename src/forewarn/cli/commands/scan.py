@@ -8,6 +8,8 @@ import click
 
 from forewarn.cli.context import Context, json_option, pass_context
 from forewarn.cli.progress import progress_bar
+from forewarn.readers import get_reader
+from forewarn.scan import discover, scan
 
 
 def failure_record(f: object) -> dict[str, object]:
@@ -53,9 +55,6 @@ def command(ctx: Context, paths: tuple[Path, ...], agents: tuple[str, ...], clau
     With --json, prints JSON Lines: one object per failed tool call in the scanned files, with
     at least file, call_id, tool, kind, fix_call_id (null if none) and signature.
     """
-    from forewarn.readers import get_reader
-    from forewarn.scan import discover, scan
-
     for name in agents:
         get_reader(name)  # a helpful error for an unknown agent name
     if claude_dir is not None:
