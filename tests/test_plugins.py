@@ -154,3 +154,12 @@ def test_load_spec_reads_entry_point_values() -> None:
     assert load_spec("forewarn.readers.claude").__name__ == "forewarn.readers.claude"
     with pytest.raises(ValueError):
         load_spec("not a spec!")
+
+
+def test_the_fingerprint_hash_is_hashlibs_blake2b() -> None:
+    import hashlib
+
+    from forewarn.hashes import blake2b
+
+    for data in (b"", b"x", bytes(range(256)) * 3):
+        assert blake2b(data, digest_size=8).hexdigest() == hashlib.blake2b(data, digest_size=8).hexdigest()

@@ -16,7 +16,6 @@ the full lookup.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from forewarn.hashes import blake2b
 
 _GROUP_PREFIX = "forewarn."
 _CACHE_VERSION = 1
@@ -100,5 +101,5 @@ def _cache_path() -> Path:
     from forewarn.paths import forewarn_home
 
     # one file per interpreter and path: two environments sharing a home don't evict each other
-    tag = hashlib.blake2b(repr((sys.executable, sys.path)).encode(), digest_size=6).hexdigest()
+    tag = blake2b(repr((sys.executable, sys.path)).encode(), digest_size=6).hexdigest()
     return forewarn_home() / "cache" / f"entry-points-{tag}.json"

@@ -14,7 +14,6 @@ leaves it alone.
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +28,7 @@ from forewarn.analyze.detect import judge
 from forewarn.analyze.findings import Failure
 from forewarn.analyze.session import analyze_session
 from forewarn.errors import ForewarnError
+from forewarn.hashes import blake2b
 from forewarn.model import Chunk, ToolCall, clip
 from forewarn.readers import reader_for, registry
 from forewarn.readers.base import Reader
@@ -111,7 +111,7 @@ def _walk(root: Path) -> Iterable[Path]:
 
 def _fingerprint(path: Path, size: int) -> str:
     with open(path, "rb") as f:
-        return hashlib.blake2b(f.read(min(size, _HEAD_BYTES)), digest_size=8).hexdigest()
+        return blake2b(f.read(min(size, _HEAD_BYTES)), digest_size=8).hexdigest()
 
 
 @dataclass
@@ -330,9 +330,13 @@ def _worker_batch(batch: list[_Job]) -> ScanReport:
 
 
 def _worker_finish() -> ScanReport:
-    """A worker's last step, once there are no more batches: write what is still pending."""
+    """A worker's last step, once there are no more batches: write what is still pending, and
+    copy the WAL into the database while the other worker may still be busy (rather than leave
+    it all to the main process closing the store, when nothing else runs)."""
     delta = ScanReport()
     _write_pending(delta, wait=True)
+    if _worker_store is not None:
+        _worker_store.checkpoint()
     return delta
 
 

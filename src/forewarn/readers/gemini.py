@@ -27,7 +27,6 @@ documents are not incremental, so the store re-reads a changed file from the sta
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -484,6 +483,8 @@ def _project_from_hash(path: Path, st: _State) -> str | None:
     digest = next((p.name for p in list(path.parents)[:3] if _HASH_DIR.match(p.name)), None)
     if digest is None:
         return None
+    from hashlib import sha256  # here: most scans never need it, and hashlib loads OpenSSL
+
     candidates: list[str] = [st.session.cwd] if st.session.cwd else []
     candidates.extend(_checkpoint_dirs(path.parent if path.parent.name == digest else path.parent.parent))
     for call in st.calls.values():
@@ -500,7 +501,7 @@ def _project_from_hash(path: Path, st: _State) -> str | None:
             if text in tried:
                 continue
             tried.add(text)
-            if hashlib.sha256(text.encode("utf-8")).hexdigest() == digest:
+            if sha256(text.encode("utf-8")).hexdigest() == digest:
                 return text
     return None
 
