@@ -14,9 +14,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forewarn.analyze import detect, shell, signature
+from forewarn.analyze import casefold, detect, shell, signature
 from forewarn.analyze.pairing import Pairer, pair
-from forewarn.model import ERROR, OK, ToolCall
+from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
 
 # -- signatures: the error line and its normal form ----------------------------------------------
 
@@ -138,3 +138,241 @@ def test_calls_of_other_threads_change_no_pairing(main: list[tuple[str, str, int
     for run in other:
         mixed.insert(rnd.randrange(len(mixed) + 1), ("agent-1", run))
     assert _pairings(_session(alone)) == _pairings(_session(mixed))
+
+
+# -- detection: hints, the error-line search and the newline-led search change no verdict --------
+# The reference is detection as written before those shortcuts: every rule searched, error lines
+# found by `^.*(?:words).*$`, hidden-failure lines by the `^`-led pattern.
+
+_REF_ERROR_LINE = re.compile(r"^.*(?:" + detect._ERROR_WORD.pattern + r").*$", re.I | re.M)
+_REF_ERROR_LINE_LOW = casefold.lowered(_REF_ERROR_LINE)
+_REF_HIDDEN = re.compile(detect._HIDDEN_FAILURE_LINE, re.M)
+_REF_CRASH = re.compile(r"Traceback \(most recent|panic:|Segmentation fault|command not found")
+_REF_FILTER_ERROR = re.compile(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", re.M)
+
+
+def _reference_focus(text: str) -> str:
+    if len(text) <= detect._FOCUS_HEAD:
+        return text
+    low = casefold.folded(text)
+    if low is None:
+        lines = _REF_ERROR_LINE.findall(text, detect._FOCUS_HEAD, detect._FOCUS_SCAN)
+    else:
+        lines = [text[m.start():m.end()]
+                 for m in _REF_ERROR_LINE_LOW.finditer(low, detect._FOCUS_HEAD, detect._FOCUS_SCAN)]
+    return text[:detect._FOCUS_HEAD] + "\n" + "\n".join(lines[:20])
+
+
+def _reference_classify(call: ToolCall) -> str:
+    if call.status == REJECTED:
+        return "user_rejected"
+    if call.status == INTERRUPTED or call.interrupted:
+        return "user_interrupt"
+    text = call.output
+    head = text if len(text) <= 1500 else text[:1200] + "\n" + text[-300:]
+    if detect._KIND_CHECKS[0][1].search(head.lower()):
+        return "permission_denied"
+    if call.timed_out:
+        return "timeout_or_hang"
+    if casefold.found(detect._CANCELLED_SIBLING, detect._CANCELLED_SIBLING_LOW, head[:300]):
+        return "other"
+    if call.exit_code == 127:
+        return "command_not_found"
+    if call.exit_code in (124, 137) and call.family == "shell":
+        return "timeout_or_hang"
+    if detect._USAGE_FIRST.match(text) or casefold.found(detect._USAGE_ERROR, detect._USAGE_ERROR_LOW, text[:400]):
+        return "wrong_cli_usage"
+    focus = _reference_focus(text).lower()
+    for kind, pattern, _ in detect._KIND_CHECKS:
+        if pattern.search(focus):
+            if kind == "too_large" and call.family == "shell" and not detect._PERSISTED_TOO_LARGE.search(head):
+                continue
+            if kind == "edit_mismatch" and call.family not in ("edit", "write") \
+                    and not head.lstrip().startswith("<tool_use_error>") and call.input.get("patch") is None:
+                continue
+            return kind
+    if call.family == "shell":
+        cmd = detect.command_of(call)
+        if cmd and detect._BUILD_TEST.match(shell.family(shell.primary_segment(cmd)) or ""):
+            return "build_or_test_failure"
+    if call.family in ("read", "glob", "search") and "not exist" in head:
+        return "path_not_found"
+    return "other"
+
+
+def _reference_benign_exit(call: ToolCall) -> bool:
+    cmd = detect.command_of(call)
+    if not cmd:
+        return False
+    code, text = call.exit_code, call.output
+    if code is not None and code >= 124:
+        return False
+    if casefold.found(detect._CANCELLED_SIBLING, detect._CANCELLED_SIBLING_LOW, text[:300]):
+        return False
+    if detect._OWN_PARSER.search(text[:3000]):
+        return True
+    if _REF_CRASH.search(text[:3000]) and not shell.is_probe(cmd):
+        return False
+    segs = shell.core_segments(cmd)
+    last = shell.program(segs[-1]) if segs else ""
+    if detect._PROBE_MISUSED.search(text[:500]):
+        return False
+    if shell.is_probe(cmd) or detect._is_sweep(cmd):
+        return True
+    if code in (1, None) and last in detect._ANSWERING and not _REF_FILTER_ERROR.search(text[:2000]) \
+            and not (len(segs) > 1 and detect._PRODUCER_ERROR.search(text[:2000])):
+        return True
+    return code == 1 and shell.family(segs[-1] if segs else "") == "git diff" and "--exit-code" in cmd
+
+
+def _reference_hidden_failure(call: ToolCall) -> bool:
+    text = call.output
+    if not text:
+        return False
+    if detect._PERSISTED_TOO_LARGE.search(text[:200]):
+        return True
+    if call.output_bytes > 20000 or text.count("\n") >= 40 or not _REF_HIDDEN.search(text):
+        return False
+    cmd = detect.command_of(call)
+    if not cmd or (call.exit_code == 0 and not detect._HIDES_STATUS.search(detect._QUOTED.sub("''", cmd))):
+        return False
+    return not (shell.is_viewer(cmd) or detect._is_sweep(cmd) or shell.is_probe(cmd))
+
+
+def _reference_judge(call: ToolCall) -> tuple[bool, str]:
+    if call.status == PENDING:
+        return False, "benign"
+    if call.status == REJECTED:
+        return True, "user_rejected"
+    if call.status == INTERRUPTED:
+        return True, "user_interrupt"
+    if call.status == ERROR or call.exit_code not in (None, 0):
+        if call.family == "shell" and _reference_benign_exit(call):
+            return False, "benign"
+        return True, _reference_classify(call)
+    if call.status == OK and call.family == "shell" and call.timed_out:
+        return True, "timeout_or_hang"
+    if call.status == OK and call.family == "shell" and _reference_hidden_failure(call):
+        return True, _reference_classify(call)
+    return False, "benign"
+
+
+# Pieces of outputs: every rule's words in several cases, words glued to others (for `\b`), line
+# starts, characters that lowercase unusually, and filler that pushes outputs past the lengths at
+# which detection reads only parts of them.
+_DETECT_PIECES = [
+    "Error: ", "error", "errors", "_error", "ERROR", "fatal: ", "FATAL", "failed", "Permission denied", "EACCES",
+    "sudo: a terminal is required", "could not read Username", "timed out", "Command timed out", "hung",
+    "Output too large", "<persisted-output>", "String to replace not found", "old_string", "hunk", "did not match",
+    "InputValidationError", "is a directory", "not a valid", "bash: foo: command not found", "command not found",
+    ": not found", "exit code 127", "ModuleNotFoundError: No module named 'x'", "version `GLIBC_2' not found",
+    "sandbox denied", "blocked by the sandbox", "403", "Could not resolve host", "SSL", "No such file or directory",
+    "does not exist", "not found: /x", "unknown flag", "invalid choice", "accepts 1 arg(s)", "Try 'x --help'",
+    "usage: ", "Usage: grep ", "usage: - [", "grep: x: No such file", "grep: unrecognized option", "Traceback",
+    "Traceback (most recent call last):", "panic:", "make: *** [all] Error 2", "Sibling tool call errored",
+    "Cancelled: parallel tool call", "<tool_use_error>", "maximum file size", "exceeds maximum allowed tokens",
+    "wrong ELF class", "Failed to spawn: `x`", "safe.directory", "ECONNREFUSED", "ENOENT", "pathspec 'x' did not match",
+    "Unknown command: 'x'", "x", "\n", "\n", " ", "İ", "ı", "ſ", "Σ", "K", "é",
+    "y" * 300, "z\n" * 30, "w " * 450,
+]
+_DETECT_COMMANDS = [
+    "grep -rn x src", "rg x | head", "pytest -x", "make build", "ls *.pid", "cat log.txt", "git diff --exit-code",
+    "python3 -c 'import argparse'", 'echo "--- a ---"; which x; ls /opt', "tool run 2>&1 | tail -5",
+    "psql -c 'select 1' || echo failed", "sudo pacman -S x", "bash -lc 'npm test'", "curl x | grep y", "",
+    'echo "--- a ---"; pytest; make', "gh pr view 1 | diff - a.txt",
+]
+
+
+@st.composite
+def _detect_calls(draw: st.DrawFn) -> ToolCall:
+    output = "".join(draw(st.lists(st.sampled_from(_DETECT_PIECES), max_size=6)))
+    tool = draw(st.sampled_from(["Bash", "Bash", "Edit", "Read", "apply_patch", "WebFetch"]))
+    status = draw(st.sampled_from([OK, OK, ERROR, ERROR, REJECTED, INTERRUPTED, PENDING]))
+    call = ToolCall("c", tool, {"command": draw(st.sampled_from(_DETECT_COMMANDS))}, 0, status=status,
+                    exit_code=draw(st.sampled_from([None, 0, 1, 2, 124, 127, 137])), output=output,
+                    output_bytes=draw(st.sampled_from([len(output), len(output), 30000])))
+    call.timed_out = draw(st.booleans()) and draw(st.booleans())
+    call.interrupted = draw(st.booleans()) and draw(st.booleans())
+    return call
+
+
+@settings(max_examples=200, deadline=None)
+@given(_detect_calls())
+def test_detection_gives_the_verdicts_of_the_plain_rules(call: ToolCall) -> None:
+    assert tuple(detect.judge(call)) == _reference_judge(call)
+    assert detect._focus(call.output) == _reference_focus(call.output)
+
+
+def test_each_piece_alone_gets_the_verdict_of_the_plain_rules() -> None:
+    # (the generated calls above rarely hold one rule's words alone, or past the output's head)
+    for piece in _DETECT_PIECES:
+        for lead in ("", "w " * 250, "z\n" * 450):
+            for tool in ("Bash", "Edit", "Read"):
+                call = ToolCall("c", tool, {"command": "tool run"}, 0, status=ERROR, exit_code=1,
+                                output=lead + piece, output_bytes=len(lead + piece))
+                assert detect.classify(call) == _reference_classify(call), (piece, lead[:2], tool)
+        for command in _DETECT_COMMANDS:
+            for code in (None, 0, 1):
+                call = ToolCall("c", "Bash", {"command": command}, 0, status=OK, exit_code=code, output=piece,
+                                output_bytes=len(piece))
+                assert detect._hidden_failure(call) == _reference_hidden_failure(call), (piece, command, code)
+                assert detect._benign_exit(call) == _reference_benign_exit(call), (piece, command, code)
+
+
+# Text that each rule matches, written by hypothesis from the rule itself: every alternative, in
+# any case, amid any characters, after a lead that moves it past the parts of the output read first.
+_LEADS = st.sampled_from(["", "w " * 250, "z\n" * 450])
+_KIND_MATCHES = st.one_of([st.from_regex(pattern.compiled()) for _, pattern, _ in detect._KIND_RULES]
+                          + [st.from_regex(detect._CANCELLED_SIBLING.compiled())])
+_EXIT_MATCHES = st.one_of([st.from_regex(pattern) for pattern in (
+    detect._PROBE_MISUSED, _REF_FILTER_ERROR, _REF_CRASH, detect._OWN_PARSER, detect._PRODUCER_ERROR,
+    detect._CANCELLED_SIBLING.compiled())])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_LEADS, _KIND_MATCHES, st.sampled_from(["Bash", "Edit", "Read", "apply_patch"]), st.sampled_from([1, 2, 127]))
+def test_what_each_kind_rule_matches_gets_the_kind_of_the_plain_rules(lead: str, text: str, tool: str,
+                                                                     code: int) -> None:
+    call = ToolCall("c", tool, {"command": "tool run"}, 0, status=ERROR, exit_code=code, output=lead + text,
+                    output_bytes=len(lead + text))
+    assert detect.classify(call) == _reference_classify(call)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(_REF_HIDDEN), st.sampled_from(_DETECT_COMMANDS), st.sampled_from([None, 0]))
+def test_what_the_hidden_failure_rule_matches_gets_the_plain_verdict(text: str, command: str,
+                                                                    code: int | None) -> None:
+    call = ToolCall("c", "Bash", {"command": command}, 0, status=OK, exit_code=code, output=text,
+                    output_bytes=len(text))
+    assert tuple(detect.judge(call)) == _reference_judge(call)
+
+
+@settings(max_examples=250, deadline=None)
+@given(_EXIT_MATCHES, st.sampled_from(_DETECT_COMMANDS), st.sampled_from([None, 1, 2]))
+def test_what_the_exit_rules_match_gets_the_plain_verdict(text: str, command: str, code: int | None) -> None:
+    call = ToolCall("c", "Bash", {"command": command}, 0, status=ERROR, exit_code=code, output=text,
+                    output_bytes=len(text))
+    assert detect._benign_exit(call) == _reference_benign_exit(call)
+
+
+_LINE_TEXT = st.lists(st.sampled_from([
+    "error", "Error", "errors", "_error", "xerror", "error_", "fatal", "failed", "FAILED", "not found", "cannot",
+    "Traceback", "Exception", "does not exist", "ok", "a", "_", "1", " ", "-", "\n", "\n", "\r", "İ", "ı", "ſ",
+    "Σ", "\u212a", "é"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINE_TEXT, st.integers(0, 40), st.integers(0, 60), st.integers(1, 4))
+def test_error_lines_are_the_lines_the_line_pattern_finds(text: str, start: int, end: int, limit: int) -> None:
+    expected = _REF_ERROR_LINE.findall(text, start, end)[:limit]
+    assert detect._error_lines(text, start, end, limit) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    "Error: x", "error", "ERROR foo bar: ", "fatal:", "x: error: y", "a.b: fatal[E1]: z", "sudo: a password is required",
+    "bash: line 3: foo: command not found", ": command not found", "make[2]: *** [x] Error 1", "make: *** y",
+    "Traceback (most recent call last):", "Error: unknown flag", "ls: unrecognized option", "\n", "\n", " ", ":", "\t",
+    "x"]), max_size=12).map("".join))
+def test_hidden_failure_lines_are_found_after_a_newline_as_from_a_line_start(text: str) -> None:
+    assert bool(detect._HIDDEN_FAILURE.search("\n" + text)) == bool(_REF_HIDDEN.search(text))

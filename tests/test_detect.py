@@ -88,7 +88,7 @@ _SNIPPETS = ["Permission denied", "ModuleNotFoundError: No module named 'x'", "c
                 max_size=8))
 def test_lowercased_kind_rules_match_exactly_what_the_originals_match(parts: list[str]) -> None:
     text = "".join(parts)
-    for (kind, original), (_, lowered) in zip(detect._KIND_RULES, detect._KIND_RULES_LOWER, strict=True):
+    for (kind, original, _), (_, lowered, _) in zip(detect._KIND_RULES, detect._KIND_CHECKS, strict=True):
         assert bool(original.search(text)) == bool(lowered.search(text.lower())), (kind, text)
 
 

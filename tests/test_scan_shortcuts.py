@@ -78,12 +78,22 @@ def test_the_hint_checker_catches_an_arm_without_a_hint() -> None:
 
 
 def test_kind_rule_hints_cover_every_alternative() -> None:
-    for index, hints in detect._KIND_HINTS.items():
-        _check_hints(detect._KIND_RULES_LOWER[index][1], hints)
+    assert len(detect._KIND_CHECKS) == len(detect._KIND_RULES)
+    for kind, pattern, hints in detect._KIND_CHECKS:
+        assert hints and all(h == h.lower() for h in hints), kind  # searched in lowercased text
+        _check_hints(pattern, hints)
 
 
 def test_hidden_failure_hints_cover_every_alternative() -> None:
     _check_hints(detect._HIDDEN_FAILURE, detect._HIDDEN_FAILURE_HINTS)
+
+
+def test_detection_hints_cover_every_alternative() -> None:
+    _check_hints(detect._USAGE_ERROR_LOW, detect._USAGE_HINTS)
+    _check_hints(detect._CANCELLED_SIBLING_LOW, detect._CANCELLED_SIBLING_HINTS)
+    _check_hints(detect._OWN_PARSER, (detect._OWN_PARSER_HINT,))
+    _check_hints(detect._PROBE_MISUSED, detect._PROBE_MISUSED_HINTS)
+    _check_hints(detect._FILTER_ERROR, detect._FILTER_ERROR_HINTS)
 
 
 def test_secret_rule_needs_cover_every_alternative() -> None:

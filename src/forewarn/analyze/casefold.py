@@ -75,12 +75,20 @@ def folded(text: str) -> str | None:
     return low
 
 
-
-def found(pattern: Pattern, low_pattern: re.Pattern[str], text: str) -> bool:
+def found(pattern: Pattern, low_pattern: re.Pattern[str], text: str, hints: tuple[str, ...] = ()) -> bool:
     """Whether `pattern.search(text)` matches, asked of `low_pattern` (= `lowered(pattern)`) when
-    the text folds."""
+    the text folds. `hints`, if given, are substrings one of which every match of `low_pattern`
+    contains: a folded text with none of them is not searched."""
     low = folded(text)
-    return (pattern.search(text) if low is None else low_pattern.search(low)) is not None
+    if low is None:
+        return pattern.search(text) is not None
+    if hints:
+        for hint in hints:
+            if hint in low:
+                break
+        else:
+            return False
+    return low_pattern.search(low) is not None
 
 
 def span(pattern: Pattern, low_pattern: re.Pattern[str], text: str) -> tuple[int, int] | None:
