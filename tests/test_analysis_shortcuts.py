@@ -3,18 +3,21 @@
 Each shortcut (the error line found through its first error word, the path rule that skips the
 middle of words, the whitespace collapsed by `split`, the one-string unquote, the quote-free word
 split, the first working segment found without reading the rest, one search per thread) is
-checked against the straightforward version it replaces, on generated text.
+checked against the straightforward version it replaces, on generated text. So are pairing's
+prefilters (whole sessions paired with and without them) and the pieces of the cheaper parse,
+signing and redaction (at the end).
 """
 
 from __future__ import annotations
 
 import random
 import re
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forewarn.analyze import casefold, detect, shell, signature
+from forewarn.analyze import candidate, casefold, detect, intent, pairing, redact, shell, signature
 from forewarn.analyze.pairing import Pairer, pair
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
 
@@ -376,3 +379,200 @@ def test_error_lines_are_the_lines_the_line_pattern_finds(text: str, start: int,
     "x"]), max_size=12).map("".join))
 def test_hidden_failure_lines_are_found_after_a_newline_as_from_a_line_start(text: str) -> None:
     assert bool(detect._HIDDEN_FAILURE.search("\n" + text)) == bool(_REF_HIDDEN.search(text))
+
+
+# -- pairing's prefilters change no pairing -------------------------------------------------------
+
+_ACTS = [  # (tool, input, output, exit code or None, failed by the tool's own flag)
+    ("Bash", {"command": "git push origin main"}, "error: failed to push some refs", 1, False),
+    ("Bash", {"command": "git push -u origin main"}, "pushed", None, False),
+    ("Bash", {"command": "cd /r && git status"}, "clean", None, False),
+    ("Bash", {"command": "rg foo src"}, "bash: rg: command not found", 127, False),
+    ("Bash", {"command": "grep -rn foo src | head"}, "src/a.py:1:foo", None, False),
+    ("Bash", {"command": "python3 tools/gen.py --all"}, "python3: command not found", 127, False),
+    ("Bash", {"command": "uv run python tools/gen.py --all"}, "ok", None, False),
+    ("Bash", {"command": "./tools/gen.py --all"}, "ok", None, False),
+    ("Bash", {"command": "cat src/app.py"}, "cat: src/app.py: No such file or directory", 1, False),
+    ("Bash", {"command": "cat 'src/core/app.py'"}, "text", None, False),
+    ("Bash", {"command": "sed -n '1,20p' src/core/App.py"}, "text", None, False),
+    ("Bash", {"command": "sed -i 's/a/b/' src/app.py"}, "", None, False),
+    ("Bash", {"command": "python3 - <<'PY'\nfrom pathlib import Path\nPath('src/app.py').write_text('x')\nPY"}, "", None,
+     False),
+    ("Bash", {"command": "cat > src/app.py <<'EOF'\ndef a():\n    return 2\nEOF"}, "", None, False),
+    ("Bash", {"command": "gt install --shell"}, "Error: unknown flag: --shell", 1, False),
+    ("Bash", {"command": "gt shell install"}, "installed", None, False),
+    ("Bash", {"command": "gt Shell-Install"}, "installed", None, False),
+    ("Bash", {"command": "pytest -x tests/test_a.py"}, "1 failed, 2 passed", 1, False),
+    ("Bash", {"command": "pytest -x tests/test_a.py"}, "3 passed", None, False),
+    ("Bash", {"command": "uv run pytest 2>&1 | tail -3"}, "3 passed", None, False),
+    ("Bash", {"command": "bash -lc 'make test'"}, "make: *** [test] Error 2", 2, False),
+    ("Bash", {"command": "make test"}, "FAILED x", None, False),
+    ("Bash", {"command": "make test"}, "ok", None, False),
+    ("Bash", {"command": "ls /r/src"}, "app.py", None, False),
+    ("Bash", {"command": "find /r -name app.py"}, "/r/src/core/app.py", None, False),
+    ("Bash", {"command": "tail -n 50 /r/big.log"}, "last lines", None, False),
+    ("Bash", {"command": "echo x > /r/notes.md && cat /r/notes.md"}, "x", None, False),
+    ("Read", {"file_path": "/r/src/app.py"}, "File does not exist.", None, True),
+    ("Read", {"file_path": "/r/src/core/app.py"}, "1\tx", None, False),
+    ("Read", {"file_path": "/r/big.log"}, "File content (300KB) exceeds maximum allowed size", None, True),
+    ("Read", {"file_path": "/r/src"}, "EISDIR: illegal operation on a directory, read", None, True),
+    ("Glob", {"pattern": "**/*.py", "path": "/r/lib"}, "No files found", None, False),
+    ("Grep", {"pattern": "foo", "path": "/r/src/app.py"}, "Path does not exist: /r/src/app.py", None, True),
+    ("Grep", {"pattern": "foo", "path": "/r/src"}, "src/core/app.py", None, False),
+    ("Edit", {"file_path": "/r/src/app.py", "old_string": "def a():\n    return 1", "new_string": "def a():\n    return 2"},
+     "String to replace not found in file.", None, True),
+    ("Edit", {"file_path": "/r/src/app.py", "old_string": "def a():\n    return 1", "new_string": "def a():\n    return 3"},
+     "updated", None, False),
+    ("Write", {"file_path": "/r/src/app.py", "content": "def a():\n    return 2\n"}, "ok", None, False),
+    ("Bash", {"command": "npm test && git push"}, "Cancelled: parallel tool call Bash(x) errored", None, True),
+    ("Bash", {"command": "cd /r && npm   test && git push && ls"}, "ok", None, False),
+    ("Bash", {"command": "npm test"}, "ok", None, False),
+    ("Bash", {"command": "tool daemon start"}, "daemon: could not connect", 1, False),
+    ("Bash", {"command": "tool start daemon"}, "started", None, False),
+    ("Bash", {"command": "tool daemon start --port 9"}, "started", None, False),
+    ("Bash", {"command": "tool sync:web"}, "tool: could not connect", 1, False),
+    ("Bash", {"command": "tool web-sync"}, "ran", None, False),
+    ("Bash", {"command": "node scripts/x.js"}, "node: command not found", 127, False),
+    ("Bash", {"command": "npx tsx scripts/x.js"}, "ok", None, False),
+]
+
+
+def _acts_session(acts: list[tuple[str, dict[str, str], str, int | None, bool]]) -> list[ToolCall]:
+    calls = []
+    for n, (tool, inp, output, code, tool_error) in enumerate(acts):
+        status = ERROR if code or tool_error else OK
+        calls.append(ToolCall(f"c{n}", tool, dict(inp), n * 10, status=status, is_error=status == ERROR, exit_code=code,
+                              output=output, output_bytes=len(output)))
+    return calls
+
+
+def _all_pairings(calls: list[ToolCall]) -> list[tuple[str | None, str | None, int, int]]:
+    verdicts = [detect.judge(c) for c in calls]
+    failed, kinds = [v.failed for v in verdicts], [v.kind for v in verdicts]
+    pairer = Pairer(calls, failed, kinds)
+    out = []
+    for i in range(len(calls)):
+        if failed[i]:
+            p = pairer.pair(i)
+            out.append((p.fix.call_id if p.fix else None, p.reason, p.repeats, p.wasted_bytes))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_ACTS), min_size=1, max_size=14))
+def test_the_prefilters_before_parsing_change_no_pairing(acts: list[tuple[str, dict[str, str], str, int | None, bool]]
+                                                          ) -> None:
+    calls = _acts_session(acts)
+    with patch.object(candidate.Candidate, "may_run", lambda self, programs: True), \
+            patch.object(candidate.Candidate, "has_words", lambda self, needs: True), \
+            patch.object(candidate, "_FAIL_HINTS", ("",)), \
+            patch.object(candidate.Candidate, "may_write", True), \
+            patch.object(candidate.Candidate, "has_texts", lambda self, texts: True):
+        plain = _all_pairings(calls)
+    assert _all_pairings(calls) == plain
+
+
+# -- the pieces of the cheaper parse, signing and redaction ---------------------------------------
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["EOF", "EOF", "PY", " ", "  ", "\t", "\n", "\n", "x", "EOFX", "XEOF", "\r", "\u2003",
+                                 "\x1c", "a b", " EOF ", "E", "OF"]), max_size=14).map("".join),
+       st.integers(0, 40), st.sampled_from(["EOF", "PY", "E"]))
+def test_a_here_document_ends_where_its_terminator_pattern_matches(text: str, start: int, name: str) -> None:
+    start = min(start, len(text))
+    m = re.search(r"^\s*" + re.escape(name) + r"\s*$", text[start:], re.M)
+    assert shell._terminator(text, start, name) == ((start + m.start(), start + m.end()) if m else None)
+
+
+_ERROR_TEXT = st.lists(st.sampled_from([
+    "error", "ERROR", "Error:", "fatal", "not found", "No such", "usage:", "x", "ok", " ", "\n", "é", "ſ", "ı", "\u0130",
+    "\u212a", "can't", "Exception", "timed out", "does not exist", "a" * 250, "b" * 120, "FAILED", "required",
+    "erro", "r"]), max_size=25).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ERROR_TEXT)
+def test_the_first_error_word_is_where_the_case_insensitive_alternation_matches(text: str) -> None:
+    m = re.compile(signature._ERROR_WORD.pattern, re.I).search(text)
+    assert signature._first_error_word(text) == (m.start() if m else -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["error: x", " ", "  ", "\t", "a", "/tmp/x y", "src/a/b.py", "deadbeef0", "12.5", ":",
+                                 "Ab-C", "\u2003", "é", "z/", "1"]), max_size=40).map("".join),
+       st.integers(1, 12))
+def test_a_long_line_cut_at_a_blank_keys_like_the_whole_line(text: str, cut: int) -> None:
+    with patch.object(signature, "KEY_CUT", cut):
+        assert signature.error_key.__wrapped__(text, 8) == _reference_error_key(text, 8)
+        assert signature.error_key.__wrapped__(text, 30) == _reference_error_key(text, 30)
+
+
+_SECRET_TEXT = st.lists(st.sampled_from([
+    "token", "Token ", "secret", "api_key", "api-key", "apikey", "access-key", "auth", "credential", "session_key",
+    "passwd", "password", "bearer", "basic", " ", "  ", "=", ":", '"', "'", "-", "_", "abcdefgh", "x1y2z3w4ABCDEFGH", "é",
+    "\n", ",", ";", "&", "|", "$VAR", "tokentoken", "my-token", "-auth-", "a", "1", "ß", "٣"]), max_size=16).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SECRET_TEXT)
+def test_matches_found_from_their_names_are_the_pattern_s_matches(text: str) -> None:
+    for low, name, in_word in ((redact._ASSIGNMENT_LOW, redact._SECRET_NAME_LOW, True),
+                               (redact._BEARER_LOW, redact._BEARER_NAME_LOW, False)):
+        assert [(m.span(), m.groups()) for m in redact._anchored(low, name, text, in_word=in_word)] == \
+            [(m.span(), m.groups()) for m in low.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["app.py", "x", " ", "/", "'", '"', "=", ";", "|", "&", ")", "(", "\n", "\t", "\u2003",
+                                 "-", "b"]), max_size=12).map("".join), st.sampled_from(["app.py", "x", "b"]))
+def test_a_name_is_mentioned_where_the_mention_pattern_finds_it(command: str, name: str) -> None:
+    found = re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command)
+    assert candidate.mentions(command, name) == bool(found)
+
+
+_SCRIPT_LINES = st.lists(st.sampled_from([
+    "sed ", "-i ", "-n ", "gsed ", "perl ", "-pi ", "-e ", "awk ", "-i inplace ", "python3 ", "node ", "-c ", "- ",
+    "'open(\"f\", \"w\")' ", "'x.write(1)' ", "writeFileSync ", "<<'PY'\nopen('a', 'w')\nPY\n", "> out.txt ",
+    ">> out.txt ", "| tee out.txt ", "cat ", "out.txt ", "&& ", "\\", "'", '"']), max_size=10).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SCRIPT_LINES)
+def test_a_line_that_writes_by_a_rule_may_write(command: str) -> None:
+    line = candidate.Candidate(ToolCall("c", "Bash", {"command": command}, 0, status=OK))
+    if any(step.writes or pairing._IN_PLACE.search(step.text) or (step.inline and pairing._SCRIPT_WRITE.search(step.code))
+           for step in line.steps):
+        assert line.may_write, command
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([
+    "FAIL", "FAILED", "ERROR", "Error:", "error[E1]:", "npm ERR!", "Traceback (most recent", " 2 failed", "1 failing",
+    "3 errors", "--- FAIL", "✖ 1", "✗", "❌ 0", "error TS123", "\n", " ", "ok", "passed", "0", "x", "  "]),
+    max_size=10).map("".join))
+def test_outputs_without_a_fail_hint_have_no_fail_mark(output: str) -> None:
+    if not any(hint in output for hint in candidate._FAIL_HINTS):
+        assert candidate._FAIL_MARKS.search(output) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["Command running in background", "command running in background", "C", "c", "x", "é",
+                                 "Sibling tool call errored", "CANCELLED: PARALLEL TOOL CALL", "tool", " ", "ſ", "\u0130"]),
+                max_size=5).map("".join))
+def test_cheaper_outcome_checks_say_what_the_plain_ones_say(output: str) -> None:
+    call = ToolCall("c", "Bash", {"command": "x"}, 0, status=OK, output=output)
+    assert candidate.unconfirmed(call) == bool(candidate._BACKGROUND.match(output))
+    assert candidate.cancelled(call) == casefold.found(candidate._CANCELLED, candidate._CANCELLED_LOW, output[:300])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["git ", "push", " --force ", "a:b", "x-y_z", "src/App.py", "--k=v", "-", "'q r' ",
+                                 "python3 ", "uv run ", "pytest ", "-m ", " && ", " | ", "; ", "cd /x", " ", "=",
+                                 "npm ", "test", "\n", "<<EOF\nx\nEOF\n"]),
+                max_size=12).map("".join))
+def test_derived_step_facts_match_their_definitions(command: str) -> None:
+    for step in intent.steps(command):
+        assert step.interpreter == bool(intent._INTERPRETERS.fullmatch(step.program))
+        some = candidate.some_parts(step)
+        assert set(some) <= {candidate.word_key(w) for w in step.word_set}
+        assert bool(some) == (len(step.word_set) >= 2)

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from forewarn import scan as scan_module
 from forewarn.analyze import casefold, detect, intent, redact, shell
+from forewarn.analyze.candidate import Candidate, bare, norm, plain, word_key
+from forewarn.model import OK, ToolCall
 from forewarn.store import Store
 from tests.claude_builder import Transcript, slug
 
@@ -187,8 +189,8 @@ def _reference_pipelines(command: str) -> list[tuple[list[str], str]]:
         elif ch == "\\" and i + 1 < n:
             buf.append(ch + command[i + 1])
             i += 1
-        elif ch == "\n" and intent._HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
-            m = intent._HEREDOC.search("".join(buf)) or intent._HEREDOC.search(" ".join(pipelines[-1]))
+        elif ch == "\n" and shell.HEREDOC.search("".join(buf) + " ".join(pipelines[-1])) and not bodies[-1]:
+            m = shell.HEREDOC.search("".join(buf)) or shell.HEREDOC.search(" ".join(pipelines[-1]))
             assert m is not None
             end = re.search(r"^\s*" + re.escape(m.group(2)) + r"\s*$", command[i + 1:], re.M)
             stop = i + 1 + end.start() if end else n
@@ -219,7 +221,7 @@ _SHELL = st.lists(st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(_SHELL)
 def test_the_shell_splitter_matches_the_character_loop(command: str) -> None:
-    assert intent._pipelines(command) == _reference_pipelines(command)
+    assert shell.split_pipelines(command) == _reference_pipelines(command)
 
 
 # -- split_segments: the segment regex against the character loop it replaces -------------------
@@ -367,22 +369,48 @@ def test_parallel_workers_record_what_one_process_records(tmp_path: Path, monkey
     assert _rows(many) == _rows(one)
 
 
-# -- pairing: a line whose text lacks a program does not run it --------------------------------
+# -- pairing: a line whose text lacks a program, or a step's words, has no such step -------------
 
 _LINES = st.lists(st.sampled_from(
     ["py", "thon", "python3.12 ", "/usr/bin/", "pytest", " -m ", "uv run ", "npx ", "git ", "commit", "'", '"', "\\",
      "$", "{", "}", "cmd", "[@]", " ", "|", "&&", ";", "\n", "<<EOF\nx\nEOF\n", "bash -lc ", "sudo ", "FOO=1 ",
-     "xargs ", "echo ", "cd /x", ">", "2>&1", "-x", "=", "powershell -Command ", "tee "]), max_size=25).map("".join)
+     "xargs ", "echo ", "cd /x", ">", "2>&1", "-x", "=", "powershell -Command ", "tee ", "<<'EOF'x", "<<", "\t",
+     "Src/App-Main.py", "a:b_c-d", "--Flag=V", "\\ ", "-", "/", "é", "\u212a", "&", "Tests/"]), max_size=25).map("".join)
+
+
+def _line(command: str) -> Candidate:
+    return Candidate(ToolCall("c", "Bash", {"command": command}, 0, status=OK))
 
 
 @settings(max_examples=800, deadline=None)
 @given(_LINES)
 def test_every_program_a_line_runs_is_found_in_its_text(command: str) -> None:
-    from forewarn.analyze.pairing import _bare, _may_run
+    line = _line(command)
+    for step in intent.steps(line.text):
+        name = bare(step.program)
+        if plain(name):
+            assert line.may_run(frozenset({name})), (command, step.program)
+        if step.interpreter:
+            assert step.program in intent.INTERPRETER_NAMES
+        script = bare(step.args[0].rsplit("/", 1)[-1]) if step.args else ""
+        if plain(script):  # (what an interpreter ran: pairing asks for it as for a program)
+            assert line.may_run(frozenset({script})), (command, step.args)
 
-    for step in intent.steps(command):
-        if not step.program.startswith("$"):
-            assert _may_run(command, frozenset({_bare(step.program)})), (command, step.program)
+
+@settings(max_examples=800, deadline=None)
+@given(_LINES)
+def test_every_word_a_step_compares_is_found_in_its_line(command: str) -> None:
+    line = _line(command)
+
+    def has(words: object, at_least: int | None = None) -> bool:
+        keys = tuple(word_key(w) for w in words)  # type: ignore[attr-defined]
+        return line.has_words((((keys, len(keys) if at_least is None else at_least),),))
+
+    for step in intent.steps(line.text):
+        assert has(step.path[1:]) and has(step.units) and has(step.word_set), (command, step)
+        assert has({intent.file_name(f) for f in step.path_args}, 1 if step.path_args else 0), (command, step)
+        assert line.has_words(((((), 0),),))  # (a need of nothing is met by any line)
+        assert all(norm(step.text) in line.norm_line for step in line.steps), command
 
 
 # -- sniffing: the first lines are searched in place, as the split lines were -------------------

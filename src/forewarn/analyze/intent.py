@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from forewarn.analyze import shell
 
@@ -45,15 +46,13 @@ _FILE_TOOLS = _LOOKERS | {"mkdir", "rm", "rmdir", "cp", "mv", "chmod", "chown", 
                           "code", "vim", "vi", "nano", "emacs", "tar", "unzip", "zip", "rsync", "scp", "install"}
 # Interpreters: the script they run is part of what was run.
 _INTERPRETERS = re.compile(r"(?:python|pypy)[0-9.]*|py|node|deno|bun|ruby|perl|php|bash|sh|zsh|Rscript|lua|tsx|ts-node")
+# The programs of interpreter steps (`is_interpreter`): a step's program has no version suffix.
+INTERPRETER_NAMES = frozenset({"python", "pypy", "py", "node", "deno", "bun", "ruby", "perl", "php", "bash", "sh",
+                               "zsh", "Rscript", "lua", "tsx", "ts-node"})
 # Filters whose output hides whether the run passed (a test run piped into grep shows only what
 # matched); `tail` keeps the closing summary and is not one of them.
 _HIDING_FILTERS = {"grep", "rg", "egrep", "fgrep", "ag", "head", "awk", "sed", "cut", "jq", "wc", "sort", "uniq"}
 _DRY_RUN = {"--dry-run", "--dryrun", "--dry_run", "--what-if", "--just-print", "--recon", "--simulate"}
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
-# The characters that decide how a line splits (`_pipelines`), and those that end or escape
-# inside a double-quoted string: everything else is copied as it is.
-_SPECIAL = re.compile(r"['\"\\\n;&|]")
-_DOUBLE_QUOTED_STOP = re.compile(r'["\\]')
 _REDIRECT_TARGET = re.compile(r"(?<![0-9&<])>>?\s*(['\"]?)([^\s'\";|&>]+)\1")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{3,}")
 # Words every script has: they say nothing about what a script does.
@@ -96,16 +95,15 @@ class Step:
     # `looks`: the step only looks at something (a viewer, a probe, a status/list/log
     # subcommand, a dry run) and writes nothing.
     looks: bool = field(init=False, repr=False, compare=False)
+    # What the properties below work out, kept on first use: a failed step is compared with every
+    # step of every later line, and each step of a line with every failure before it.
+    _memo: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        words, program = self.words, self.program
-        # (`not S.isdisjoint(ws)`: whether any of the words is in S, without a Python loop)
-        is_help = not _HELP_FLAGS.isdisjoint(words[1:4]) or program in {"man", "tldr", "apropos"}
-        looks = not self.writes and (
-            program in _LOOKERS or not _LOOKING_STEMS.isdisjoint(self.path[1:]) or is_help
-            or not _DRY_RUN.isdisjoint(words[1:]) or (program == "make" and "-n" in words[1:]))
+        is_help, looks = _help_and_looks(self.words, self.program, self.path, self.writes)
         object.__setattr__(self, "is_help", is_help)
         object.__setattr__(self, "looks", looks)
+        object.__setattr__(self, "_memo", {})
 
     @property
     def code(self) -> str:
@@ -115,9 +113,18 @@ class Step:
         return self.words[2] if len(self.words) > 2 and self.words[1] in {"-c", "-e"} else ""
 
     @property
+    def interpreter(self) -> bool:
+        """The program is an interpreter (`python`, `node`, `bash`…): the script it runs is part
+        of what was run."""
+        value = self._memo.get("interpreter")
+        if value is None:
+            value = self._memo["interpreter"] = bool(_INTERPRETERS.fullmatch(self.program))
+        return value
+
+    @property
     def inline(self) -> bool:
         """An interpreter running code given on the line (`python3 - <<PY`, `node -e`)."""
-        return len(self.path) > 1 and self.path[1] in {"-", "-c", "-e"} and bool(_INTERPRETERS.fullmatch(self.program))
+        return len(self.path) > 1 and self.path[1] in {"-", "-c", "-e"} and self.interpreter
 
     @property
     def hidden(self) -> bool:
@@ -126,17 +133,27 @@ class Step:
 
     @property
     def flags(self) -> frozenset[str]:
-        return frozenset(w.split("=", 1)[0] for w in self.words[1:] if w.startswith("-") and len(w) > 1)
+        value = self._memo.get("flags")
+        if value is None:
+            value = self._memo["flags"] = frozenset(
+                w.split("=", 1)[0] for w in self.words[1:] if w.startswith("-") and len(w) > 1)
+        return value
 
     @property
     def args(self) -> tuple[str, ...]:
         """Non-option words after the program (subcommands, paths, values)."""
-        return tuple(w for w in self.words[1:] if not w.startswith("-"))
+        value = self._memo.get("args")
+        if value is None:
+            value = self._memo["args"] = tuple(w for w in self.words[1:] if not w.startswith("-"))
+        return value
 
     @property
     def path_args(self) -> frozenset[str]:
         """The arguments that look like file paths."""
-        return frozenset(w for w in self.args if _PATHISH.search(w) and _base(w))
+        value = self._memo.get("path_args")
+        if value is None:
+            value = self._memo["path_args"] = frozenset(w for w in self.args if _PATHISH.search(w) and _base(w))
+        return value
 
     def names(self, path: str) -> bool:
         """One of the step's arguments is (a spelling of) `path`."""
@@ -145,6 +162,40 @@ class Step:
     @property
     def file_tool(self) -> bool:
         return self.program in _FILE_TOOLS
+
+    @property
+    def units(self) -> frozenset[str]:
+        """`_units(words[1:])` (see `coverage`)."""
+        value = self._memo.get("units")
+        if value is None:
+            value = self._memo["units"] = _units(self.words[1:])
+        return value
+
+    @property
+    def kept_units(self) -> frozenset[str]:
+        """`_kept_units(words[1:])` (see `coverage`)."""
+        value = self._memo.get("kept_units")
+        if value is None:
+            value = self._memo["kept_units"] = _kept_units(self.words[1:])
+        return value
+
+    @property
+    def word_set(self) -> frozenset[str]:
+        """`_word_set(words[1:])` (see `reordered`)."""
+        value = self._memo.get("word_set")
+        if value is None:
+            value = self._memo["word_set"] = _word_set(self.words[1:])
+        return value
+
+
+def _help_and_looks(words: tuple[str, ...], program: str, path: tuple[str, ...], writes: str) -> tuple[bool, bool]:
+    """`Step.is_help` and `Step.looks`."""
+    # (`not S.isdisjoint(ws)`: whether any of the words is in S, without a Python loop)
+    is_help = not _HELP_FLAGS.isdisjoint(words[1:4]) or program in {"man", "tldr", "apropos"}
+    looks = not writes and (
+        program in _LOOKERS or not _LOOKING_STEMS.isdisjoint(path[1:]) or is_help
+        or not _DRY_RUN.isdisjoint(words[1:]) or (program == "make" and "-n" in words[1:]))
+    return is_help, looks
 
 
 def unwrap(command: str) -> str:
@@ -164,7 +215,7 @@ def steps(command: str) -> tuple[Step, ...]:
     """The steps of a command line, in order."""
     out: list[Step] = []
     directory = ""
-    for pipeline, body in _pipelines(unwrap(command)):
+    for pipeline, body in shell.split_pipelines(unwrap(command)):
         progs = [_program(seg) for seg in pipeline]
         if progs[0] in {"echo", "printf"} and all(p in _LOOKERS or p == "tee" for p in progs[1:]):
             continue  # a message printed or logged, however it is piped
@@ -211,12 +262,12 @@ def steps(command: str) -> tuple[Step, ...]:
 
 
 def _without_heredoc(segment: str) -> str:
-    return _HEREDOC.sub(" ", segment) if "<<" in segment else segment
+    return shell.HEREDOC.sub(" ", segment) if "<<" in segment else segment
 
 
 @lru_cache(maxsize=8192)  # the same segments (`cd x`, `git status`) come back in many lines
 def _program(segment: str) -> str:
-    ws = shell.program_words(_without_heredoc(segment))
+    ws = shell.program_words_of(_without_heredoc(segment))
     return _program_name(ws[0]) if ws else ""
 
 
@@ -247,7 +298,7 @@ def same_action(a: Step, b: Step, *, broader: bool = True) -> bool:
     n = min(len(a.path), len(b.path))
     if a.path[:n] != b.path[:n] or (len(b.path) < len(a.path) and not broader):
         return False
-    if _INTERPRETERS.fullmatch(a.program):
+    if a.interpreter:
         if a.path != b.path:
             return False  # `python a.py` and `python b.py` (or a script on stdin) are different runs
         # two inline scripts are the same attempt only when they are mostly the same code
@@ -262,7 +313,7 @@ def reordered(a: Step, b: Step) -> bool:
     `gt shell install`): a corrected command line, whatever the failure was."""
     if a.program != b.program or a.words[1:] == b.words[1:]:
         return False
-    wa, wb = _word_set(a.words[1:]), _word_set(b.words[1:])
+    wa, wb = a.word_set, b.word_set
     return len(wa) >= 2 and wa == wb
 
 
@@ -270,7 +321,7 @@ def same_question(a: Step, b: Step) -> bool:
     """For a step that looks and greps its output, the later look asks for the same thing."""
     if not a.patterns:
         return True
-    return bool(_word_set(a.patterns) & (_word_set(b.patterns) | _word_set(b.words[1:])))
+    return bool(_word_set(a.patterns) & (_word_set(b.patterns) | b.word_set))
 
 
 def token_overlap(a: str, b: str) -> float:
@@ -291,16 +342,16 @@ def coverage(a: Step, b: Step) -> float:
     also has, whole or as a part (`pending` in `trigger-pending`): how much of the failed attempt
     a later call kept (`gt install --shell` → `gt shell install` keeps all). An identifier like
     `hq-x-y` counts once."""
-    wa = _units(a.words[1:])
+    wa = a.units
     if not wa:
         return 1.0 if a.program == b.program else 0.0
-    return len(wa & _kept_units(b.words[1:])) / len(wa)
+    return len(wa & b.kept_units) / len(wa)
 
 
 def core_args(step: Step) -> tuple[str, ...]:
     """The arguments after the program, options removed: equal for `python3 x.py a` and
     `uv run python x.py a`, the same run through another interpreter or runner."""
-    return tuple(w for w in step.words[1:] if not w.startswith("-"))
+    return step.args
 
 
 def same_file(a: str, b: str) -> bool:
@@ -319,12 +370,17 @@ def same_file(a: str, b: str) -> bool:
     return da.startswith(db + "/") or db.startswith(da + "/")
 
 
+def file_name(path: str) -> str:
+    """What `same_file` compares of a path: its last component without a tag or version."""
+    return _untagged(_base(path.rstrip("/\\")))
+
+
 def _untagged(name: str) -> str:
     return _TAG.sub("", name) if ":" in name or "@" in name else name
 
 
 def is_interpreter(step: Step) -> bool:
-    return bool(_INTERPRETERS.fullmatch(step.program))
+    return step.interpreter
 
 
 def directories_differ(a: Step, b: Step) -> bool:
@@ -333,101 +389,6 @@ def directories_differ(a: Step, b: Step) -> bool:
     if not da or not db or not da.startswith(("/", "~")) or not db.startswith(("/", "~")):
         return False
     return da.rstrip("/") != db.rstrip("/")
-
-
-def _pipelines(command: str) -> list[tuple[list[str], str]]:
-    """Split on `&&`, `||`, `;` and newlines into pipelines, each split on `|` (quotes respected);
-    a here-document's lines go with the pipeline that reads them, as its body.
-
-    Runs of ordinary characters (and quoted strings) are copied as one slice: only the characters
-    in `_SPECIAL` decide anything. `last` is the last piece appended to `buf` as the character
-    loop would have appended it (one character, or an escape pair outside quotes), because the
-    `&` and `|` rules look at it."""
-    if _SPECIAL.search(command) is None:  # (a third of all lines: one simple command)
-        return [([line], "")] if (line := command.strip()) else []
-    pipelines: list[list[str]] = [[]]
-    bodies: list[str] = [""]
-    buf: list[str] = []
-    last = ""
-    i, n = 0, len(command)
-    special = _SPECIAL.search
-    in_double = _DOUBLE_QUOTED_STOP.search
-
-    def flush(new_pipeline: bool) -> None:
-        seg = "".join(buf).strip()
-        buf.clear()
-        if seg:
-            pipelines[-1].append(seg)
-        if new_pipeline and pipelines[-1]:
-            pipelines.append([])
-            bodies.append("")
-
-    while i < n:
-        m = special(command, i)
-        if m is None:
-            buf.append(command[i:])
-            break
-        j = m.start()
-        if j > i:
-            buf.append(command[i:j])
-            last = command[j - 1]
-            i = j
-        ch = command[i]
-        if ch == "'":
-            k = command.find("'", i + 1)
-            end = n if k < 0 else k + 1
-            buf.append(command[i:end])
-            last = command[end - 1]
-            i = end
-        elif ch == '"':
-            k = i + 1
-            while True:
-                q = in_double(command, k)
-                if q is None:
-                    k = n
-                    break
-                k = q.start()
-                if command[k] == '"':
-                    k += 1
-                    break
-                k += 2  # a backslash keeps the next character, whatever it is
-                if k >= n:
-                    k = n
-                    break
-            buf.append(command[i:k])
-            last = command[k - 1]
-            i = k
-        elif ch == "\\":
-            if i + 1 < n:
-                last = command[i : i + 2]
-                i += 2
-            else:
-                last = ch
-                i += 1
-            buf.append(last)
-        elif ch == "\n" and not bodies[-1] and (
-                hd := _HEREDOC.search("".join(buf)) or _HEREDOC.search(" ".join(pipelines[-1]))):
-            # the here-document runs to its terminator line; it belongs to this pipeline
-            end_match = re.search(r"^\s*" + re.escape(hd.group(2)) + r"\s*$", command[i + 1:], re.M)
-            stop = i + 1 + end_match.start() if end_match else n
-            bodies[-1] = command[i + 1:stop]
-            i = i + 1 + end_match.end() if end_match else n
-            flush(True)
-        elif ch in ";\n" or (i + 1 < n and command[i + 1] == ch):  # `;`, a newline, `&&`, `||`
-            flush(True)
-            i += 1 if ch in ";\n" else 2
-        elif ch == "&" and (i + 1 == n or command[i + 1] in " \n") and not (buf and last in "<>"):
-            flush(True)  # `cmd &`: backgrounded, a pipeline of its own
-            i += 1
-        elif ch == "|" and not (buf and last == ">"):
-            flush(False)
-            i += 1
-        else:
-            buf.append(ch)
-            last = ch
-            i += 1
-    flush(False)
-    return [(p, b) for p, b in zip(pipelines, bodies, strict=True) if p]
 
 
 def _inner_words(segment: str) -> list[str]:
@@ -460,7 +421,7 @@ def _inner_words(segment: str) -> list[str]:
 
 def _path(program: str, words: list[str], text: str = "") -> tuple[str, ...]:
     path = [program]
-    if _INTERPRETERS.fullmatch(program):
+    if program in INTERPRETER_NAMES:  # (`_INTERPRETERS.fullmatch(program)` for a `_program_name`)
         script = next((w for w in words[1:] if not w.startswith("-")), "")
         if words[1:2] and words[1] in {"-", "-c", "-e"}:
             return (program, words[1])
@@ -511,6 +472,11 @@ def _word_set(words: tuple[str, ...]) -> frozenset[str]:
 
 _PART_SEPARATORS = re.compile(r"[:_\-/]")
 _SUBCOMMAND_WORD = re.compile(r"[A-Za-z][\w:.-]{0,40}")
+
+
+def word_parts(w: str) -> frozenset[str]:
+    """The stemmed parts of a word (`test:web` → `test`, `web`; a path → its last component)."""
+    return _word_parts(w)
 
 
 @lru_cache(maxsize=16384)

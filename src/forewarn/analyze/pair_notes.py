@@ -20,14 +20,17 @@ _CORRECTION = re.compile(
     r"please use|you should|not that|why did you|never)", re.I)
 
 
-def reason(bad: ToolCall, fix: ToolCall, calls: Sequence[ToolCall], i: int, j: int) -> str:
-    """How the fix differs from the failure, in one word or two."""
+def reason(bad: ToolCall, fix: ToolCall, calls: Sequence[ToolCall], i: int, j: int,
+           bad_text: str | None = None, fix_text: str | None = None) -> str:
+    """How the fix differs from the failure, in one word or two (`bad_text`, `fix_text`: their
+    `main_input`, when the caller has them)."""
     if bad.family in ("edit", "write") and fix.family in ("edit", "write"):
         edited = path_of(bad).rstrip("/")
         read_between = any(c.family == "read" and (p := path_of(c)) and p.rstrip("/") == edited for c in calls[i + 1 : j])
         return "read first" if read_between else "changed edit"
     if bad.family == "shell" and fix.family == "shell":
-        a, b = main_input(bad), main_input(fix)
+        a = main_input(bad) if bad_text is None else bad_text
+        b = main_input(fix) if fix_text is None else fix_text
         if a == b:
             return "retry"
         sa, sb = shell.primary_segment(a), shell.primary_segment(b)

@@ -35,13 +35,25 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from forewarn.analyze import casefold, intent
-from forewarn.analyze.candidate import Candidate
+from forewarn.analyze import intent
+from forewarn.analyze.candidate import (
+    Candidate,
+    Need,
+    bare,
+    cancelled,
+    edit_text,
+    first_component,
+    mentions,
+    norm,
+    plain,
+    some_parts,
+    word_key,
+)
 from forewarn.analyze.intent import Step
 from forewarn.analyze.pair_notes import reason, user_correction
 from forewarn.analyze.signature import path_of
@@ -55,9 +67,8 @@ PREFER_WITHIN = 40  # how far past an acceptable fix we look for a better one (s
 # Failures of the invocation itself: the command never got to do its work.
 _INVOCATION = {"wrong_cli_usage", "command_not_found", "env_runtime"}
 _USER = {"user_rejected", "user_interrupt"}
-_CANCELLED = casefold.LazyPattern(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
-_CANCELLED_LOW = casefold.lowered(_CANCELLED)
-_EMPTY_RESULT = re.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
+# Lookups whose fix is the same tool again (on the same or a related path).
+_AS_IS = frozenset({"tool_validation", *_USER})
 _DIRECTORY = re.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)
 # Shell programs that do what a read / search / listing tool does.
 _SHELL_ACTION = {
@@ -93,6 +104,7 @@ class Pairing:
     repeats: int
     wasted_bytes: int
     user_text: str | None
+    fix_text: str | None = None  # main_input(fix)
 
 
 def pair(index: int, calls: Sequence[ToolCall], failed: Sequence[bool], kinds: Sequence[str],
@@ -141,20 +153,22 @@ class Pairer:
         matcher = _Matcher(bad, kinds[index], self.text(index))
         user_text = user_correction(bad, calls, index, self.turns)
         # the later calls of the same thread, as many as the failure's window allows
-        order = self._threads[bad.thread]
-        later = order[self._place[index] + 1:]
+        # (no further: the repeats counted below are those before the fix, or the window's end)
+        place = self._place[index]
+        later = self._threads[bad.thread][place + 1:place + 1 + matcher.window]
         fallback: int | None = None
         chosen: int | None = None
         last = index
         since_fallback = 0
-        for j in later[:matcher.window]:
+        invocation = matcher.kind in _INVOCATION
+        for j in later:
             if fallback is not None and since_fallback >= PREFER_WITHIN:
                 break
             since_fallback += fallback is not None
             last = j
             cand = cands[j] or self.cand(j)
             if failed[j]:
-                if matcher.got_further(cand, kinds[j]):
+                if invocation and matcher.got_further(cand, kinds[j]):
                     chosen = j
                     break
                 continue
@@ -178,8 +192,9 @@ class Pairer:
                 wasted += calls[j].output_bytes
         if chosen is None:
             return Pairing(None, None, repeats, wasted, user_text)
-        fix = calls[chosen]
-        return Pairing(fix, reason(bad, fix, calls, index, chosen), repeats, wasted, user_text)
+        fix, fix_text = calls[chosen], self.text(chosen)
+        return Pairing(fix, reason(bad, fix, calls, index, chosen, matcher.text, fix_text), repeats, wasted, user_text,
+                       fix_text)
 
 
 def _same_call(bad: ToolCall, bad_text: str, cand: Candidate) -> bool:
@@ -197,8 +212,11 @@ class _Matcher:
         self.path = path_of(bad)
         # a patch applied through the shell (`apply_patch <<PATCH`) is an edit of its file
         self.family = "edit" if bad.family == "shell" and bad.input.get("patch") is not None else bad.family
-        self.cancelled = casefold.found(_CANCELLED, _CANCELLED_LOW, bad.output[:300])
-        self.edit_text = _edit_text(bad) if self.family in ("edit", "write") else ""
+        self.cancelled = cancelled(bad)
+        # a lookup refused because its path is a folder
+        self.directory = kind == "tool_validation" and self.family in ("read", "glob", "search") \
+            and bool(_DIRECTORY.search(bad.output[:500]))
+        self.edit_text = edit_text(bad) if self.family in ("edit", "write") else ""
         self.command = text if self.family == "shell" else ""
         self.targets: tuple[Step, ...] = intent.key_steps(self.command) if self.command else ()
         # in a chain the last step that acts is the one that was wanted; a rejected line was
@@ -215,14 +233,33 @@ class _Matcher:
         self.part_read = kind == "too_large" and bool(self.wanted) and bool(self.wanted[0].path_args)
         # Every rule of `_shell` but the stand-ins and interpreters of a missing command or
         # runtime (and the partial reads of a file too large) wants a step running the failed
-        # program itself; `programs` is those programs for `_may_run` (None when any program
-        # may do, or a `$var` stands for one).
+        # program itself; `programs` is those programs for `Candidate.may_run`. A missing
+        # command or runtime wants a step running the same program or a stand-in for it, the
+        # script the failed interpreter ran, or an interpreter running the failed script or the
+        # same script (`_invocation_match`): a step whose program or first argument ends in
+        # one of `programs`, found in its line alike. (`programs` is None when any program may
+        # do, or when one cannot be told from the text: a `$var`.)
         self.same_program = kind not in ("command_not_found", "env_runtime")
         self.programs: frozenset[str] | None = None
-        if self.targets and self.same_program and not self.part_read:
-            wanted = {t.program for t in self.wanted}
-            if not any(p.startswith("$") for p in wanted):
-                self.programs = frozenset(_bare(p) for p in wanted)
+        if self.targets and not self.part_read:
+            if self.same_program:
+                names = {t.program for t in self.wanted}
+            else:
+                target = self.wanted[-1]
+                names = {target.program}
+                if kind == "command_not_found":
+                    names.update(*(g for g in _ALTERNATIVES if target.program in g))
+                args = intent.core_args(target)
+                if args and intent.is_interpreter(target):
+                    names.add(args[0].rsplit("/", 1)[-1])
+            programs = frozenset(bare(p) for p in names)
+            if all(plain(p) for p in programs):
+                self.programs = programs
+        # What a later line must have in its words to be looked at (worked out on first use:
+        # most failures' windows have no line that runs the program at all)
+        self._needs: tuple[Need, ...] | None = None
+        self._target_texts: tuple[str, ...] | None = None  # (`_identical`)
+        self._lookup_needs: tuple[Need, ...] | None = None
         # how a later call is scored, chosen once by what the failed call was (`score` runs for
         # every call the search looks at)
         self.score: Callable[[Candidate], int] = (
@@ -239,13 +276,12 @@ class _Matcher:
         the invocation itself was right."""
         if self.kind not in _INVOCATION or cand.family != "shell" or self.cancelled:
             return False
-        if cand_kind in _USER or cand_kind == "timeout_or_hang" \
-                or casefold.found(_CANCELLED, _CANCELLED_LOW, cand.call.output[:300]):
+        if cand_kind in _USER or cand_kind == "timeout_or_hang" or cand.cancelled:
             return False
         # past the invocation: the program ran and failed further on
         if cand_kind in _INVOCATION:
             return False
-        if self.programs is not None and not _may_run(cand.text, self.programs):
+        if not self._may_act(cand):
             return False  # a usage error is corrected by the same program
         return any(self._invocation_match(t, s) for t in self.targets[-1:] for s in cand.steps_for(t))
 
@@ -261,13 +297,13 @@ class _Matcher:
     def _shell(self, cand: Candidate) -> int:
         if cand.family != "shell":
             return self._shell_by_tool(cand)
-        if self.programs is not None and not _may_run(cand.text, self.programs):
+        if not self._may_act(cand):
             return 0  # (first, and without parsing the line: most candidates run something else)
         if not self.targets:
             return 0
         targets = self.wanted
         if self.part_read:
-            return 2 if _may_run(cand.text, _PART_READERS) and any(
+            return 2 if cand.may_run(_PART_READERS) and any(
                 s.program in _PART_READERS and any(s.names(f) for f in targets[0].path_args)
                 for s in cand.steps) else 0
         kind = self.kind
@@ -310,6 +346,57 @@ class _Matcher:
                     return 2
         return best
 
+    def _may_act(self, cand: Candidate) -> bool:
+        """False only if no step of the (shell) candidate's line can be what the failed line
+        wanted: a step whose program, or whose script (an interpreter's first argument), is one
+        of `programs`, with the words of one of its needs (`_step_needs`). Asked before the line
+        is parsed."""
+        if self.programs is not None and not cand.may_run(self.programs):
+            return False
+        needs = self._needs
+        if needs is None:
+            needs = self._needs = self._step_needs()
+        return not needs or cand.has_words(needs)
+
+    def _step_needs(self) -> tuple[Need, ...]:
+        """What a later step must have to be the fix, in words of its line (for
+        `Candidate.has_words`): for a usage error more than half of the failed step's words
+        (`coverage` in `_invocation_match`); for another failed action (not a build: it may be
+        re-run more broadly) its subcommands and one of its files (`same_action`, and the
+        `path_args` rule of `_shell`); or, either way, all of its words in another order
+        (`reordered`). Empty when any line may do."""
+        kind = self.kind
+        if not self.targets or not self.same_program or self.part_read or kind == "build_or_test_failure":
+            return ()
+        needs: list[Need] = []
+        for t in self.wanted:
+            if kind == "wrong_cli_usage":
+                units = tuple(word_key(u) for u in t.units)
+                if not units:
+                    return ()  # (then any line of the program may do)
+                needs.append(((units, len(units) // 2 + 1),))
+            elif kind not in _INVOCATION:
+                path = tuple(word_key(w) for w in t.path[1:])
+                # (a step names a file by a word that has its name: see `intent.same_file`)
+                names = tuple(word_key(intent.file_name(f)) for f in t.path_args)
+                if not path and not names:
+                    return ()
+                needs.append(((path, len(path)), (names, min(1, len(names)))))
+            words = some_parts(t)
+            if words:
+                needs.append(((words, len(words)),))
+        return tuple(needs)
+
+    def _path_needs(self) -> tuple[Need, ...]:
+        """A shell lookup of a missing path names its file (`Step.names`), or for a listing or a
+        search, a folder above or below it, whose words have the path's first component."""
+        if self.kind != "path_not_found" or self.family not in _SHELL_ACTION or not self.path:
+            return ()
+        names: list[Need] = [(((word_key(intent.file_name(self.path)),), 1),)]
+        if self.family in ("glob", "search"):
+            names.append((((word_key(first_component(self.path)),), 1),))
+        return tuple(names)
+
     def _invocation_match(self, target: Step, step: Step) -> bool:
         if self.kind == "wrong_cli_usage":
             # the bad word replaced, reordered or dropped: most of the rest kept
@@ -338,7 +425,7 @@ class _Matcher:
             return 0
         target = self.targets[-1]
         wanted = next((f for f, progs in _SHELL_ACTION.items() if target.program in progs), None)
-        if wanted is None or cand.family != wanted or _empty(cand.call):
+        if wanted is None or cand.family != wanted or cand.empty:
             return 0
         return 2 if target.names(cand.path) else 0
 
@@ -351,8 +438,12 @@ class _Matcher:
             return 2
         if self.family != "shell" or not self.targets:
             return 0
-        texts = {_norm(s.text) for s in cand.steps}
-        return 2 if all(_norm(t.text) in texts for t in self.targets) else 0
+        if self._target_texts is None:
+            self._target_texts = tuple({norm(t.text) for t in self.targets})
+        if not cand.has_texts(self._target_texts):
+            return 0  # (without parsing the line)
+        texts = cand.step_texts
+        return 2 if all(text in texts for text in self._target_texts) else 0
 
     # -- edits ---------------------------------------------------------------------------------
 
@@ -372,23 +463,23 @@ class _Matcher:
         if cand.family == "write" or (cand.family == "shell" and call.input.get("patch") is None):
             return 2  # the file rewritten (by the tool or a script): the change made another way
         # another edit of the file is the fix only if it changes the same text
-        bad_text, text = self.edit_text, _edit_text(call)
+        bad_text, text = self.edit_text, cand.edit_text
         # (by lines either way round: a smaller edit may redo part of a larger one)
-        overlap = max(intent.token_overlap(bad_text, text), _line_overlap(bad_text, text), _line_overlap(text, bad_text))
-        return 2 if overlap >= 0.3 else 0
+        return 2 if intent.token_overlap(bad_text, text) >= 0.3 or _line_overlap(bad_text, text) >= 0.3 \
+            or _line_overlap(text, bad_text) >= 0.3 else 0
 
     # -- reads, listings, searches ---------------------------------------------------------------
 
     def _lookup(self, cand: Candidate) -> int:
         fam, kind = self.family, self.kind
         cpath = cand.path
-        if kind == "tool_validation" and _DIRECTORY.search(self.bad.output[:500]):
+        if kind == "tool_validation" and self.directory:
             return 2 if self._lists_directory(cand) else 0
-        if kind in ("tool_validation", *_USER):
+        if kind in _AS_IS:
             return 2 if cand.call.tool == self.bad.tool and (not self.path or _related_path(cpath, self.path)) else 0
         if kind == "too_large":
             return 2 if self._reads_part(cand) else 0
-        if _empty(cand.call):
+        if cand.empty:
             return 0
         if cand.family == fam:
             if not self.path or not cpath:
@@ -406,7 +497,7 @@ class _Matcher:
         if cand.family == "glob":
             return _same_path(cand.path, self.path)
         if cand.family == "shell":
-            return _may_run(cand.text, _SHELL_ACTION["glob"]) and any(
+            return cand.may_run(_SHELL_ACTION["glob"]) and any(
                 s.program in _SHELL_ACTION["glob"] and s.names(self.path) for s in cand.steps)
         return False
 
@@ -417,7 +508,7 @@ class _Matcher:
         if cand.family == "search":
             return _same_path(cand.path, self.path)
         if cand.family == "shell" and base:
-            return _may_run(cand.text, _PART_READERS) and any(
+            return cand.may_run(_PART_READERS) and any(
                 s.program in _PART_READERS and s.names(self.path) for s in cand.steps)
         return False
 
@@ -428,7 +519,12 @@ class _Matcher:
         base = _base(self.path)
         if self.family == "search" and "." in base:
             progs = progs | _SHELL_ACTION["read"]  # reading a whole file answers a search in it
-        if not _may_run(cand.text, progs):
+        if not cand.may_run(progs):
+            return False
+        needs = self._lookup_needs
+        if needs is None:
+            needs = self._lookup_needs = self._path_needs()
+        if needs and not cand.has_words(needs):
             return False
         for step in cand.steps:
             if step.program not in progs:
@@ -442,27 +538,6 @@ class _Matcher:
         return False
 
 
-def _bare(text: str) -> str:
-    return text.replace("'", "").replace('"', "").replace("\\", "")
-
-
-def _may_run(command: str, programs: Collection[str]) -> bool:
-    """False only if no step of `command` runs one of `programs` (given `_bare`, none a `$var`).
-    A step's program is cut from one word of the line (its last path component, an
-    interpreter's name without its version) once quotes and escapes are taken out of the word:
-    so with those taken out of the whole line too, the program is a piece of it. (Not so when
-    a here-document marker is blanked out inside a quoted word: such lines are always parsed.)"""
-    if "<<" in command:
-        return True
-    for p in programs:  # (loops rather than `any`: this runs for most candidates of most failures)
-        if p in command:
-            return True
-    if "'" not in command and '"' not in command and "\\" not in command:
-        return False
-    bare = _bare(command)
-    return any(p in bare for p in programs)
-
-
 def _writes_file(cand: Candidate, path: str) -> bool:
     """A shell call that changes `path`: an apply_patch of it, an in-place edit, a redirect or
     `tee` into it, or an inline script that mentions it and writes a file."""
@@ -471,7 +546,7 @@ def _writes_file(cand: Candidate, path: str) -> bool:
         return False
     if cand.call.input.get("patch") is not None:
         return _same_path(cand.path, path) or _base(cand.path) == base
-    if not _mentions(cand.text, base):
+    if not mentions(cand.text, base) or not cand.may_write:
         return False
     for step in cand.steps:
         if step.writes and intent.same_file(step.writes, path):
@@ -481,17 +556,6 @@ def _writes_file(cand: Candidate, path: str) -> bool:
         if step.inline and _SCRIPT_WRITE.search(step.code):
             return True
     return False
-
-
-def _edit_text(call: ToolCall) -> str:
-    inp = call.input
-    parts = [inp.get(k) for k in ("old_string", "new_string", "content", "new_source", "patch", "input")]
-    edits = inp.get("edits")
-    if isinstance(edits, list):
-        for e in edits:
-            if isinstance(e, dict):
-                parts += [e.get("old_string"), e.get("new_string")]
-    return "\n".join(p for p in parts if isinstance(p, str))
 
 
 def _related_web(a: str, b: str) -> bool:
@@ -508,23 +572,21 @@ def _related_web(a: str, b: str) -> bool:
 
 def _line_overlap(a: str, b: str) -> float:
     """Share of `a`'s lines (stripped, not trivially short) that are lines of `b` too."""
-    la = {line for line in _lines(a) if len(line) >= 8}
+    la = _long_lines(a)
     if not la:
         return 0.0
     return len(la & _lines(b)) / len(la)
 
 
-@lru_cache(maxsize=64)  # a failed edit is held against each later edit of its file (edits may be long)
+# (a failed edit is held against each later edit of its file, and edits may be long)
+@lru_cache(maxsize=256)
 def _lines(text: str) -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines())
 
 
-def _empty(call: ToolCall) -> bool:
-    return call.family in ("glob", "search") and (not call.output.strip() or bool(_EMPTY_RESULT.match(call.output)))
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
+@lru_cache(maxsize=256)
+def _long_lines(text: str) -> frozenset[str]:
+    return frozenset(line for line in _lines(text) if len(line) >= 8)
 
 
 def _base(path: str) -> str:
@@ -546,9 +608,3 @@ def _ancestor_or_descendant(a: str, b: str) -> bool:
     if not a or not b:
         return False
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
-
-
-def _mentions(command: str, name: str) -> bool:
-    # (the literal test first: a pattern is compiled for each name, and most lines lack it)
-    return bool(name) and name in command and \
-        bool(re.search(r"(?:^|[\s/'\"=])" + re.escape(name) + r"(?:$|[\s'\";|&)])", command))

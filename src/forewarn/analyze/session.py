@@ -8,7 +8,7 @@ from functools import lru_cache
 from forewarn.analyze.findings import Failure
 from forewarn.analyze.pairing import Pairer
 from forewarn.analyze.redact import redact
-from forewarn.analyze.signature import environment_signature, main_input, signature
+from forewarn.analyze.signature import environment_signature, signature
 from forewarn.model import ToolCall, Turn, clip
 
 _ERROR_HEAD = 700
@@ -41,11 +41,11 @@ def analyze_session(
             continue
         kind = kinds[i]
         p = pairer.pair(i)
-        fix = p.fix
-        sig = signature(call, kind, project)
-        if fix is not None and p.reason in ("runner", "interpreter"):
+        fix, text, fix_text = p.fix, pairer.text(i), p.fix_text
+        sig = signature(call, kind, project, text)
+        if fix is not None and fix_text is not None and p.reason in ("runner", "interpreter"):
             # the lesson is the substitution (python3 → uv run), whatever was being run
-            sig = environment_signature(main_input(call), main_input(fix)) or sig
+            sig = environment_signature(text, fix_text) or sig
         out.append(Failure(
             file=file,
             session_id=session_id,
@@ -58,11 +58,11 @@ def analyze_session(
             signature=_redacted(sig),
             seq=call.seq,
             timestamp=call.timestamp,
-            input_text=_redacted(clip(pairer.text(i), 600, 200)),
+            input_text=_redacted(clip(text, 600, 200)),
             error=_redacted(clip(call.output, _ERROR_HEAD, _ERROR_TAIL)),
             exit_code=call.exit_code,
             fix_call_id=fix.call_id if fix else None,
-            fix_input_text=_redacted(clip(main_input(fix), 600, 200)) if fix else None,
+            fix_input_text=_redacted(clip(fix_text, 600, 200)) if fix_text is not None else None,
             fix_reason=p.reason,
             user_corrected=p.user_text is not None,
             user_text=_redacted(p.user_text) if p.user_text else None,

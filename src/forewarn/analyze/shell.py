@@ -105,6 +105,11 @@ def program_words(segment: str) -> list[str]:
     return list(_program_words(segment))
 
 
+def program_words_of(segment: str) -> tuple[str, ...]:
+    """`program_words(segment)`, shared: not to be changed."""
+    return _program_words(segment)
+
+
 def _strip_prefix(ws: list[str]) -> list[str]:
     i = 0
     while i < len(ws):
@@ -171,6 +176,7 @@ def primary_segment(command: str) -> str:
     return segs[0] if segs else command.strip()
 
 
+@lru_cache(maxsize=4096)  # (detection asks it of a failed line, and its signature and pairing again)
 def family(segment: str) -> str:
     """Program plus subcommand, through runners: `uv run pytest -x` → `pytest`,
     `git commit -m x` → `git commit`, `python3 -m pytest` → `pytest`, `npm run test` → `npm run test`."""
@@ -297,3 +303,137 @@ def is_viewer(command: str) -> bool:
 def has_section_headers(command: str) -> bool:
     """`echo "--- x ---"; …; echo "=== y ==="`: a diagnostic sweep whose parts may fail by design."""
     return len(re.findall(r"echo\s+[\"']?(?:-{2,}|={2,}|#{2,})", command)) >= 1 and len(split_segments(command)) >= 3
+
+
+# A here-document's marker (`<<EOF`, `<<-'PY'`): its lines go with the command that reads them.
+HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
+# The characters that decide how a line splits (`split_pipelines`), and those that end or escape
+# inside a double-quoted string: everything else is copied as it is.
+_SPECIAL = re.compile(r"['\"\\\n;&|]")
+_DOUBLE_QUOTED_STOP = re.compile(r'["\\]')
+
+
+def split_pipelines(command: str) -> list[tuple[list[str], str]]:
+    """Split on `&&`, `||`, `;` and newlines into pipelines, each split on `|` (quotes respected);
+    a here-document's lines go with the pipeline that reads them, as its body.
+
+    Runs of ordinary characters (and quoted strings) are copied as one slice: only the characters
+    in `_SPECIAL` decide anything. `last` is the last piece appended to `buf` as the character
+    loop would have appended it (one character, or an escape pair outside quotes), because the
+    `&` and `|` rules look at it."""
+    if _SPECIAL.search(command) is None:  # (a third of all lines: one simple command)
+        return [([line], "")] if (line := command.strip()) else []
+    pipelines: list[list[str]] = [[]]
+    bodies: list[str] = [""]
+    buf: list[str] = []
+    last = ""
+    i, n = 0, len(command)
+    special = _SPECIAL.search
+    in_double = _DOUBLE_QUOTED_STOP.search
+    heredocs = "<<" in command  # (without it no line starts a here-document)
+
+    def flush(new_pipeline: bool) -> None:
+        seg = "".join(buf).strip()
+        buf.clear()
+        if seg:
+            pipelines[-1].append(seg)
+        if new_pipeline and pipelines[-1]:
+            pipelines.append([])
+            bodies.append("")
+
+    while i < n:
+        m = special(command, i)
+        if m is None:
+            buf.append(command[i:])
+            break
+        j = m.start()
+        if j > i:
+            buf.append(command[i:j])
+            last = command[j - 1]
+            i = j
+        ch = command[i]
+        if ch == "'":
+            k = command.find("'", i + 1)
+            end = n if k < 0 else k + 1
+            buf.append(command[i:end])
+            last = command[end - 1]
+            i = end
+        elif ch == '"':
+            k = i + 1
+            while True:
+                q = in_double(command, k)
+                if q is None:
+                    k = n
+                    break
+                k = q.start()
+                if command[k] == '"':
+                    k += 1
+                    break
+                k += 2  # a backslash keeps the next character, whatever it is
+                if k >= n:
+                    k = n
+                    break
+            buf.append(command[i:k])
+            last = command[k - 1]
+            i = k
+        elif ch == "\\":
+            if i + 1 < n:
+                last = command[i : i + 2]
+                i += 2
+            else:
+                last = ch
+                i += 1
+            buf.append(last)
+        elif ch == "\n" and heredocs and not bodies[-1] and (
+                hd := HEREDOC.search("".join(buf)) or HEREDOC.search(" ".join(pipelines[-1]))):
+            # the here-document runs to its terminator line; it belongs to this pipeline
+            body_start = i + 1
+            stop, i = _terminator(command, body_start, hd.group(2)) or (n, n)
+            bodies[-1] = command[body_start:stop]
+            flush(True)
+        elif ch in ";\n" or (i + 1 < n and command[i + 1] == ch):  # `;`, a newline, `&&`, `||`
+            flush(True)
+            i += 1 if ch in ";\n" else 2
+        elif ch == "&" and (i + 1 == n or command[i + 1] in " \n") and not (buf and last in "<>"):
+            flush(True)  # `cmd &`: backgrounded, a pipeline of its own
+            i += 1
+        elif ch == "|" and not (buf and last == ">"):
+            flush(False)
+            i += 1
+        else:
+            buf.append(ch)
+            last = ch
+            i += 1
+    flush(False)
+    return [(p, b) for p, b in zip(pipelines, bodies, strict=True) if p]
+
+
+def _terminator(text: str, start: int, name: str) -> tuple[int, int] | None:
+    """Where the line that ends a here-document begins and ends: the span of
+    `re.search(r"^\\s*" + re.escape(name) + r"\\s*$", text[start:], re.M)`, as places in `text`.
+
+    Found from the places `name` is, rather than by trying the pattern at each place of the
+    document: the match is at the first of them that is alone on its line but for blanks, it
+    starts at the first line start (or `start`) after the last character before it that is not a
+    blank, and it ends at the last line end in the blanks after it (or the end of the text)."""
+    n = len(text)
+    at = text.find(name, start)
+    while at >= 0:
+        after = at + len(name)
+        first = at
+        while first > start and text[first - 1].isspace():
+            first -= 1
+        if first == start:
+            begin = start
+        else:
+            newline = text.find("\n", first, at)
+            begin = newline + 1 if newline >= 0 else -1
+        if begin >= 0:
+            last = after
+            while last < n and text[last].isspace():
+                last += 1
+            end = n if last == n else text.rfind("\n", after, last)
+            if end >= 0:
+                return begin, end
+        at = text.find(name, at + 1)
+    return None

@@ -15,33 +15,81 @@ from forewarn.model import ToolCall
 
 # (hex digits spelled in both cases rather than through re.I, which matches no other character
 # here and is slower)
-_HEX = re.compile(r"\b[0-9a-fA-F]{7,}\b|"
-                  r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+# `\b[0-9a-fA-F]{7,}\b|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`,
+# beginning with a hex digit rather than `\b`: the regex engine tries a pattern that begins
+# with `\b` at every place of the line, and one that begins with a character class only where
+# the class matches. After the digit, `(?<!\w.)` asks what `\b` before it asked: that the
+# character before is not a word character.
+_HEX = re.compile(r"[0-9a-fA-F](?<!\w.)(?:[0-9a-fA-F]{6,}\b|"
+                  r"[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)")
 _NUM = re.compile(r"\d+(?:\.\d+)*")
 _TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
 _SPACE = re.compile(r"\s+")
 # Words that make a line an error line (none spans lines: the first line that has one is the
-# line of the first word found).
-_ERROR_WORD = casefold.LazyPattern(
-    r"error|fatal|not found|no such|denied|unknown|invalid|unrecognized|cannot|can't|failed|"
-    r"refused|timed out|usage:|not recognized|does not exist|exception|required", re.I
-)
-_ERROR_WORD_LOW = casefold.lowered(_ERROR_WORD)
+# line of the first word found). Plain lowercase words: the pattern is only their alternation.
+_ERROR_WORDS = ("error", "fatal", "not found", "no such", "denied", "unknown", "invalid", "unrecognized", "cannot",
+                "can't", "failed", "refused", "timed out", "usage:", "not recognized", "does not exist", "exception",
+                "required")
+_ERROR_WORD = casefold.LazyPattern("|".join(_ERROR_WORDS), re.I)
+_LONGEST_ERROR_WORD = max(map(len, _ERROR_WORDS))
 # A leftmost match never starts inside a run of `[\w.-]` (it would start where the run does), so
 # the lookbehind changes no match; it only spares the search a rescan of the run from each of its
 # characters.
 _PATH_PREFIX = re.compile(r"(?<![\w.-])(?:[\w.-]*/)+([\w.-]+)")
+# Where a long error line is cut before it is normalised (see `error_key`): three times the
+# longest key, the normal form being often shorter than the line.
+KEY_CUT = 240
 _NOISE_PREFIX = re.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
 
 
 def _error_line_of(body: str) -> str:
     """The first line of `body`'s first 3000 characters that has an error word, else its first line."""
     head = body[:3000]
-    where = casefold.span(_ERROR_WORD, _ERROR_WORD_LOW, head)
-    if where is None:
+    start = _first_error_word(head)
+    if start < 0:
         return body.strip().split("\n", 1)[0]
-    end = head.find("\n", where[1])
-    return head[head.rfind("\n", 0, where[0]) + 1:end if end >= 0 else len(head)]
+    end = head.find("\n", start)  # (after the word too: no error word has a newline)
+    return head[head.rfind("\n", 0, start) + 1:end if end >= 0 else len(head)]
+
+
+def _first_error_word(text: str) -> int:
+    """Where `_ERROR_WORD.search(text)` matches, or -1: the first place one of the words is
+    found in the lowered text, when the text folds (`casefold`).
+
+    Searched piece by piece, the first 256 characters, the next 512 and so on (most outputs have
+    an error word early), with a search for each word that stops where the first found so far
+    starts: far less than the alternation costs. Each piece is lowered on its own while it is
+    ASCII, where lowering goes letter by letter and matching without case is matching the
+    lowered text; text that is not ASCII is searched whole, as `casefold` says."""
+    start, size, n = 0, 256, len(text)
+    while start < n:
+        stop = start + size  # (words that start before `stop`)
+        piece = text[start:stop + _LONGEST_ERROR_WORD - 1]
+        if not piece.isascii():
+            return _first_error_word_folded(text)
+        low = piece.lower()
+        first = size
+        for word in _ERROR_WORDS:
+            at = low.find(word, 0, first + len(word) - 1)
+            if at >= 0:
+                first = at
+        if first < size:
+            return start + first
+        start, size = stop, size * 2
+    return -1
+
+
+def _first_error_word_folded(text: str) -> int:
+    low = casefold.folded(text)
+    if low is None:
+        m = _ERROR_WORD.search(text)
+        return m.start() if m else -1
+    first = len(low)
+    for word in _ERROR_WORDS:
+        at = low.find(word, 0, first + len(word) - 1)
+        if at >= 0:
+            first = at
+    return first if first < len(low) else -1
 
 
 def error_line(text: str, limit: int = 160) -> str:
@@ -79,14 +127,32 @@ def error_key(text: str, limit: int = 80) -> str:
     body = _NOISE_PREFIX.sub("", text or "")
     body = body.replace("</tool_use_error>", "")
     line = _error_line_of(body)
+    # Only the key's first `limit` characters are kept, and a long line (a minified payload, a
+    # wide table) costs a lot to normalise: the line is normalised up to a blank past
+    # `KEY_CUT` first, and that is its key when it gives enough. None of the rules below matches
+    # across a blank or puts one in, and none looks further than one character past its match,
+    # so the normal form of the line cut at a blank is the start of the whole line's normal form
+    # (stripping `" :"` only takes off its end).
+    if len(line) > KEY_CUT:
+        blank = _SPACE.search(line, KEY_CUT)
+        if blank is not None:
+            key = _normal_form(line[:blank.start()])
+            if len(key) >= limit:
+                return key[:limit].lower()
+    return _normal_form(line)[:limit].lower()
+
+
+def _normal_form(line: str) -> str:
     line = _TMP.sub("<tmp>", line)
     line = _HEX.sub("<id>", line)
     line = _NUM.sub("N", line)
     line = " ".join(line.split()).strip(" :")  # (as `_SPACE.sub(" ", line)` would: `\s` is `isspace`)
     # paths inside the message are facts about this project, keep only their last component
+    # (word by word, and only in words with a `/`: a path is all `[\w.-/]`, so none spans a
+    # blank, and a word's start is like the line's for the lookbehind)
     if "/" in line:
-        line = _PATH_PREFIX.sub(r"\1", line)
-    return line[:limit].lower()
+        line = " ".join(_PATH_PREFIX.sub(r"\1", w) if "/" in w else w for w in line.split(" "))
+    return line
 
 
 def path_of(call: ToolCall) -> str:
@@ -118,11 +184,12 @@ def main_input(call: ToolCall) -> str:
     return ""
 
 
-def signature(call: ToolCall, kind: str, project: str | None = None) -> str:
-    """`family:kind:subject:error` with every part normalised."""
+def signature(call: ToolCall, kind: str, project: str | None = None, text: str | None = None) -> str:
+    """`family:kind:subject:error` with every part normalised (`text`: `main_input(call)`, when
+    the caller has it)."""
     fam = call.family
     if fam == "shell":
-        cmd = main_input(call)
+        cmd = main_input(call) if text is None else text
         seg = shell.primary_segment(cmd)
         subject = shell.family(seg) or shell.program(seg) or "?"
         runner = shell.runner_of(seg)
