@@ -106,6 +106,42 @@ def test_secret_rule_needs_cover_every_alternative() -> None:
     _check_hints(redact._URL_CREDENTIALS, ("://",))
 
 
+def _spellings(pattern: str) -> set[str]:
+    """Every string a regex of literals, alternations, character classes and `?` matches."""
+    def expand(items: object) -> set[str]:
+        out = {""}
+        for op, arg in items:  # type: ignore[attr-defined]
+            if op is sre_constants.LITERAL:
+                alts = {chr(arg)}
+            elif op is sre_constants.IN:
+                assert all(o is sre_constants.LITERAL for o, _ in arg), arg
+                alts = {chr(a) for _, a in arg}
+            elif op is sre_constants.BRANCH:
+                alts = set().union(*(expand(arm) for arm in arg[1]))
+            elif op is sre_constants.SUBPATTERN:
+                alts = expand(arg[-1])
+            else:
+                assert op is sre_constants.MAX_REPEAT and arg[:2] == (0, 1), (op, arg)
+                alts = {""} | expand(arg[2])
+            out = {a + b for a in out for b in alts}
+        return out
+
+    return expand(sre_parse.parse(pattern))
+
+
+def test_the_redaction_gate_lets_through_every_text_a_rule_could_change() -> None:
+    """`redact` returns a text untouched unless its lowercased form holds one of `_HINTS`: each
+    rule's matches must all contain one (a secret behind a missing hint is stored as it is)."""
+    for pattern in redact._PATTERNS:  # case-sensitive: the gate sees their matches lowercased
+        _check_hints(re.compile(pattern.pattern.replace(r"\S", "").lower()), redact._HINTS)
+    # every match of the two case-insensitive rules holds one of their names
+    for name in (*_spellings(redact._SECRET_NAME), *_spellings(redact._BEARER_NAME)):
+        assert any(h in name for h in redact._HINTS), name
+    _check_hints(redact._URL_CREDENTIALS, redact._HINTS)
+    for secret in ("accesskey=abcdef123456", "github_pat_" + "a1" * 25, "Authorization: Basic\tdXNlcjpwYXNzd29yZA==", "SESSIONKEY: 0123456789ab"):
+        assert redact.MASK in redact.redact(secret), secret
+
+
 # -- casefold: a lowered search is the case-insensitive one --------------------------------------
 
 _PATTERNS = [re.compile(p, re.I | re.M) for p in (

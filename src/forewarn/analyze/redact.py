@@ -51,13 +51,14 @@ _BEARER_NAME_LOW = re.compile(_BEARER_NAME)
 _ASSIGNMENT_WORDS = ("secret", "token", "passw", "key", "auth", "credential")
 _BEARER_WORDS = ("bearer", "basic", "token")
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
-# Cheap substring hints, one of which every rule below needs: most text has no secret, and a
-# lowercase + a few `in` tests cost far less than a dozen regex substitutions.
+# Cheap substring hints, one of which every rule below needs (in lowercased text; the tests check
+# them against every alternative of every rule): most text has no secret, and a lowercase + a few
+# `in` tests cost far less than a dozen regex substitutions.
 # (The ones most often found first: a text that has one is not searched for the rest.)
 _HINTS = (
-    "gh", "://", "token", "auth", "passw", "secret", "private", "credential", "api_key", "api-key", "apikey",
-    "access_key", "access-key", "session_key", "session-key", "bearer", "basic ", "akia", "asia", "glpat",
-    "sk-", "xox", "aiza", "npm_", "pypi-", "eyj",
+    "gh", "github_pat_", "://", "token", "auth", "passw", "secret", "private", "credential", "api_key", "api-key", "apikey",
+    "access_key", "access-key", "accesskey", "session_key", "session-key", "sessionkey", "bearer", "basic",
+    "akia", "asia", "glpat", "sk-", "xox", "aiza", "npm_", "pypi-", "eyj",
 )
 _HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)([^/\\\s\"']+)")
 
