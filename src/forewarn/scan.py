@@ -259,7 +259,8 @@ def _record_fresh(store: Store, jobs_list: list[_Job], now: str, report: ScanRep
 
     With several cores, worker processes each analyse a batch and write it through their own
     connection: only counts come back, so nothing large crosses a process boundary and the main
-    process is never the bottleneck. The write lock is held only while a batch is written."""
+    process is never the bottleneck. A worker writes what it has analysed when the write lock is
+    free, and otherwise goes on with its next batch (see `_worker_batch`)."""
     workers = jobs if jobs is not None else _cpu_count()
     total = sum(j.size for j in jobs_list)
     parallel = (workers > 1 and len(jobs_list) > 1 and total >= _PARALLEL_MIN_BYTES and _can_fork()
