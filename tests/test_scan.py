@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -127,6 +128,17 @@ def test_the_console_script_closes_the_store_and_survives_a_closed_pipe(tmp_path
 
     done = subprocess.run([*script, "scan", str(config)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "3 unchanged" in done.stdout, done.stdout
+
+
+def test_python_dash_m_forewarn_is_the_forewarn_command(tmp_path: Path) -> None:
+    config = tmp_path / ".claude"
+    Transcript(cwd="/work/p", session_id="s-1").bash("c1", "make t", "boom", code=2).bash("c2", "make test", "ok") \
+        .write(config / "projects" / slug("/work/p") / "s-1.jsonl")
+    env = {**os.environ, "FOREWARN_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "forewarn", "--db", str(tmp_path / "db.sqlite"), "scan", "--json",
+                           str(config)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["call_id"] for line in done.stdout.splitlines()] == ["c1"]
 
 
 def test_the_quick_exit_still_waits_for_a_thread_a_command_left_running(tmp_path: Path) -> None:
