@@ -36,6 +36,28 @@ def test_calls_results_and_session_facts(tmp_path: Path) -> None:
     assert [turn.kind for turn in chunk.turns] == ["user"]
 
 
+def test_the_session_spans_every_record_and_its_model_is_the_first_reply(tmp_path: Path) -> None:
+    """The session ends with its last record, here the assistant's closing reply (text only,
+    no call), and its model is the first reply's; bulky fields never read (thinking, the output
+    repeated in `toolUseResult`) change nothing."""
+    t = Transcript()
+    t.user("tidy up")
+    t.raw({**t._base("assistant"), "timestamp": "2026-01-01T00:00:01Z", "message": {
+        "role": "assistant", "model": "claude-opus-4-5",
+        "content": [{"type": "thinking", "thinking": "x" * 5000, "signature": "s"}, {"type": "text", "text": "Sure."}]}})
+    t.use("t1", "Bash", {"command": "make"})  # by claude-sonnet-4-5
+    t.result("t1", "ok", sibling={"stdout": "ok" * 4000, "stderr": "", "interrupted": False, "exitCode": 0})
+    t.raw({**t._base("assistant"), "timestamp": "2026-01-01T09:00:00Z",
+           "message": {"role": "assistant", "content": [{"type": "text", "text": "All done."}]}})
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in t.lines))  # as Claude writes
+    chunk = read(path)
+    assert chunk.session.ended_at == "2026-01-01T09:00:00Z"
+    assert chunk.session.model == "claude-opus-4-5"
+    (call,) = chunk.calls
+    assert (call.status, call.exit_code, call.output) == (OK, 0, "ok")
+
+
 def test_result_before_call_is_matched_by_id(tmp_path: Path) -> None:
     t = Transcript()
     t.result("t1", "Exit code 2\nboom", error=True)
@@ -251,56 +273,31 @@ def _records(draw: st.DrawFn) -> bytes:
     return json.dumps(rec, separators=(",", ":")).encode() + b"\n"
 
 
-@settings(max_examples=400, deadline=None)
-@given(_records())
-def test_a_line_skipped_unparsed_would_have_added_nothing(line: bytes) -> None:
-    """The prefilter only skips lines whose parsing yields no call, result, turn or count."""
-    from forewarn.readers.base import new_chunk
-    from forewarn.readers.claude import _skip_line
-
-    if not _skip_line(line, 0, len(line)):
-        return
-    chunk = new_chunk(Path("s.jsonl"), "claude", 0, None)
-    calls: dict = {}
-    orphans: dict = {}
-    ClaudeReader()._record(json.loads(line), 0, chunk.session, chunk, calls, orphans, False)
-    assert (calls, orphans, chunk.turns, chunk.unknown_records) == ({}, {}, [], 0)
-
-
-# -- the block walk must read exactly as the straightforward line-by-line reader did ----------
-
-def _reference_uninteresting(line: bytes) -> bool:
-    """The prefilter as it was before the reader judged lines inside their block (kept verbatim,
-    as the rule `_skip_line` must agree with)."""
-    from forewarn.readers.claude import _SKIP_TYPES, _UNREAD_TYPES
-
-    i = line.find(b'"type":"', 0, 1024)
-    if i > 0 and line.find(b"{", 1, i) < 0 and line.find(b"[", 0, i) < 0:
-        kind = line[i + 8 : line.find(b'"', i + 8)]
-        if kind in _UNREAD_TYPES:
-            return True
-        if kind != b"assistant":
-            return False
-    elif _SKIP_TYPES.search(line, 0, 200):  # noqa: SIM114 - kept as it was written
-        return True
-    elif b'"type":"progress"' in line and b'"tool_use' not in line and b'"tool_result"' not in line:
-        return True
-    return (b'"role":"assistant"' in line and b'"tool_use"' not in line and b"#lesson" not in line
-            and b'"tool_result"' not in line)
-
-
 def _reference_read(path: Path, start: int = 0, context: dict | None = None):
-    """`ClaudeReader.read` as it was: `iter_records` with the verbatim prefilter, one record at a
-    time into the same `_record`."""
-    from forewarn.readers.base import iter_records, new_chunk
+    """`ClaudeReader.read` done the straightforward way: `iter_lines` cuts the lines, each line is
+    decoded on its own into the same `_record`."""
+    from forewarn.readers.base import iter_lines, new_chunk
+    from forewarn.readers.claude import _UNREAD_TYPES, _decode_line
 
     chunk = new_chunk(path, "claude", start, context)
     reader = ClaudeReader()
     calls: dict = {}
     orphans: dict = {}
     with open(path, "rb") as f:
-        for offset, rec in iter_records(f, start, chunk, _reference_uninteresting):
-            reader._record(rec, offset, chunk.session, chunk, calls, orphans, path.name.startswith("agent-"))
+        for offset, line in iter_lines(f, start):
+            chunk.lines += 1
+            if line is None:
+                chunk.bad_lines += 1
+                chunk.end_offset = f.tell()
+                continue
+            chunk.end_offset = offset + len(line)
+            rec = _decode_line(line)
+            if rec is None:
+                chunk.bad_lines += bool(line.strip())
+            elif isinstance(rec.type, str) and rec.type in _UNREAD_TYPES:
+                chunk.lines_skipped += 1
+            else:
+                reader._record(rec, offset, chunk.session, chunk, calls, orphans, path.name.startswith("agent-"))
     chunk.late_results.extend(orphans.values())
     chunk.calls = sorted(calls.values(), key=lambda c: c.seq)
     if chunk.session.project is None:
@@ -352,6 +349,11 @@ _ODD = [
     b'{"x":1,"data":{"message":{"type":"tool_result"}},"type":"progress"}\n',
     b'{"type":"summary","summary":"s","leafUuid":"u"}\n', b'{"type":"mode","mode":"normal"}\n',
     b'{"type":"system","subtype":"compact_boundary","timestamp":"2026-01-01T00:00:00Z"}\n',
+    b'{"type":"user","message":"one"} {"type":"user","message":"two"}\n',  # two values, one line
+    b'{"type":"user","message":{"role":"user","content":[1,{"type":"text","text":"odd block"}]}}\n',
+    b'{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":"x"}]},'
+    b'"toolUseResult":[{"type":"text"}]}\n',  # toolUseResult of neither usual shape
+    b'{"type":"user","pad":"\xff\xfe","message":"bytes that are no UTF-8 in a field never read"}\n',
 ]
 _ODD_LINES = st.sampled_from(_ODD)
 
@@ -376,7 +378,8 @@ def test_the_block_walk_reads_as_the_line_by_line_reference(
         tmp_path: Path, data: bytes, block: int | None, max_line: int | None, start_at: int, at_line: bool,
         with_context: bool) -> None:
     """Every field of the chunk (calls, results, turns, session, line accounts, end offset) is what
-    `iter_records` with the old prefilter gave, whatever the block size, line limit and start."""
+    decoding each line on its own gives, whatever the block size, line limit and start: blocks
+    decoded whole and blocks read line by line agree."""
     path = tmp_path / "walk.jsonl"  # one file, rewritten per example
     path.write_bytes(data)
     start = start_at % (len(data) + 1)
@@ -421,7 +424,7 @@ def test_block_size_and_line_limit_change_nothing_but_over_long_lines(tmp_path: 
     path = tmp_path / "b.jsonl"
     path.write_bytes(data + b'{"type":"user"')  # and an unfinished last line
     whole = ClaudeReader().read(path)
-    assert [c.status for c in whole.calls] == [ERROR, OK, INTERRUPTED] and whole.lines_skipped == 2
+    assert [c.status for c in whole.calls] == [ERROR, OK, INTERRUPTED] and whole.lines_skipped == 1  # progress
     with _limits(block, None):
         assert repr(ClaudeReader().read(path)) == repr(whole)
     limit = 300

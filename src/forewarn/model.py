@@ -169,7 +169,7 @@ class Chunk:
     turns: list[Turn] = field(default_factory=list)
     end_offset: int = 0  # first byte not consumed (start of an incomplete last line, or EOF)
     lines: int = 0
-    lines_skipped: int = 0  # lines of no interest, skipped without parsing
+    lines_skipped: int = 0  # lines of no interest: skipped unparsed, or records of a type never read
     bad_lines: int = 0  # lines skipped: corrupt JSON, binary junk, over-long
     unknown_records: int = 0  # well-formed records of a type the reader does not know
 

@@ -12,10 +12,11 @@ Facts we rely on, all checked against real transcripts from 1.0.x to 2.1.x:
 - `message` is usually an object but can be a plain string;
 - sidechain (subagent) lines can interleave with the main thread in older versions.
 
-Lines: half of a transcript never matters (progress records, file snapshots, bookkeeping records,
-assistant lines with only text or thinking) and is recognised from the line's bytes without
-parsing: `_skip_line` is the rule, applied where the line sits in the block it was read in. A line
-is skipped only where parsing it could change nothing (no call, result, turn or count).
+Lines: most of a transcript's bytes are never needed (tool outputs repeated in `toolUseResult`,
+thinking blocks, file snapshots, progress payloads). Each block of lines is decoded in one call
+into typed records (`_Record`) that name only the fields read here: msgspec skips the rest
+without building Python objects for it. A block it cannot decode whole (a corrupt line, an
+unexpected shape) is read again line by line, so one bad line costs only its own record.
 
 Invariants: the reader never consumes a partial last line, keeps the chunk's line accounts exactly
 as `iter_records` keeps them, never raises on a file's contents (corrupt lines count in
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import msgspec
 import orjson
 
 from forewarn.model import (
@@ -56,18 +58,111 @@ _EXIT_CODE = re.compile(r"^Exit code (-?\d+)")
 _TIMEOUT = re.compile(r"^Command timed out after|^Error: Command timed out|timed out after \d+")
 _MAX_USER_TEXT = 4000
 
-# Line types that never carry tool calls, results or user turns: skipped without parsing.
-_SKIP_TYPES = re.compile(
-    rb'"type":"(?:file-history-snapshot|progress|queue-operation|summary|custom-title|last-prompt)"'
-)
 _KNOWN_TYPES = frozenset(
     {"user", "assistant", "system", "summary", "file-history-snapshot", "queue-operation",
      "progress", "attachment", "custom-title", "last-prompt", "agent-name", "pr-link", "tag",
      "permission-mode", "ai-title", "mode"}
 )
-_UNREAD_TYPES = frozenset(t.encode() for t in _KNOWN_TYPES - {"user", "assistant", "system"})
-_TYPE_WITHIN = 1024  # the record's own type, when it comes first, is named within this many bytes
-_SKIP_WITHIN = 200  # a type of `_SKIP_TYPES` named within this many bytes is the line's own
+_UNREAD_TYPES = _KNOWN_TYPES - {"user", "assistant", "system"}  # known, and never carry what we read
+_OPEN_BRACE = ord("{")
+
+
+# The fields read from a transcript line; msgspec skips every other one without decoding it.
+# `Any` fields take whatever JSON holds (checked where used, as for a plain dict); a value of
+# another shape than the typed ones (a `message` that is a list, say) fails the block's decoding
+# and sends it to the line-by-line path, where `_coerce` reads such a line as a plain dict.
+
+class _Block(msgspec.Struct):
+    """A content block: tool_use, tool_result, text (thinking blocks keep only their type)."""
+
+    type: Any = None
+    id: Any = None
+    name: Any = None
+    input: Any = None
+    text: Any = None
+    tool_use_id: Any = None
+    content: Any = None
+    is_error: Any = None
+
+
+class _Message(msgspec.Struct):
+    content: list[_Block] | str | None = None
+    model: Any = None
+
+
+class _ToolUseResult(msgspec.Struct):
+    """The few facts read from a result's `toolUseResult` (its output, repeated, is skipped)."""
+
+    interrupted: Any = None
+    exitCode: Any = None  # Claude Code's field names
+    returnCode: Any = None
+
+
+class _Record(msgspec.Struct):
+    type: Any = None
+    timestamp: Any = None
+    cwd: Any = None
+    sessionId: Any = None
+    version: Any = None
+    gitBranch: Any = None
+    isSidechain: Any = None
+    agentId: Any = None
+    subtype: Any = None
+    message: _Message | str | None = None
+    isMeta: Any = None
+    isCompactSummary: Any = None
+    toolUseResult: _ToolUseResult | str | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Record)
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+
+
+def _decode_block(lines: memoryview) -> list[_Record] | None:
+    """Complete lines as records, or None when one of them does not decode."""
+    try:
+        return _DECODER.decode_lines(lines)
+    except _DECODE_ERRORS:
+        return None
+
+
+def _decode_line(line: bytes) -> _Record | None:
+    """One line as a `_Record`, or None when it is no JSON object."""
+    try:
+        return _DECODER.decode(line)
+    except msgspec.ValidationError:
+        pass  # valid JSON of a shape the typed fields do not take
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return _coerce(obj) if isinstance(obj, dict) else None
+
+
+def _coerce(obj: dict[str, Any]) -> _Record:
+    """A record of any shape as a `_Record`: what does not fit a typed field is dropped, as the
+    reader would ignore it (a non-object content block, a `message` that is a list…)."""
+    get = obj.get
+    message = get("message")
+    if isinstance(message, dict):
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [_Block(*(b.get(f) for f in _Block.__struct_fields__)) for b in content if isinstance(b, dict)]
+        elif not isinstance(content, str):
+            content = None
+        message = _Message(content, message.get("model"))
+    elif not isinstance(message, str):
+        message = None
+    sibling = get("toolUseResult")
+    if isinstance(sibling, dict):
+        sibling = _ToolUseResult(sibling.get("interrupted"), sibling.get("exitCode"), sibling.get("returnCode"))
+    elif not isinstance(sibling, str):
+        sibling = None
+    return _Record(get("type"), get("timestamp"), get("cwd"), get("sessionId"), get("version"), get("gitBranch"),
+                   get("isSidechain"), get("agentId"), get("subtype"), message, get("isMeta"),
+                   get("isCompactSummary"), sibling)
 
 
 def _text_of(content: Any) -> str:
@@ -90,11 +185,11 @@ def _text_of(content: Any) -> str:
     return str(content)
 
 
-def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
+def _result_facts(block: _Block, sibling: _ToolUseResult | str | None) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
     """(status, is_error, exit_code, text, size, interrupted, timed_out, user_note) of a result."""
-    content = block.get("content")
+    content = block.content
     text = content if isinstance(content, str) else _text_of(content)
-    is_error = block.get("is_error")
+    is_error = block.is_error
     exit_code = None
     interrupted = timed_out = False
     note = None
@@ -119,14 +214,14 @@ def _result_facts(block: dict[str, Any], sibling: Any) -> tuple[str, bool | None
     else:
         is_error = False
         status = OK
-    if isinstance(sibling, dict):
-        if sibling.get("interrupted") is True:
+    if isinstance(sibling, _ToolUseResult):
+        if sibling.interrupted is True:
             interrupted = True
             if status == OK:
                 status = INTERRUPTED
         if exit_code is None:
-            code = sibling.get("exitCode", sibling.get("returnCode"))
-            if isinstance(code, int):
+            code = sibling.exitCode if sibling.exitCode is not None else sibling.returnCode
+            if isinstance(code, int) and not isinstance(code, bool):
                 exit_code = code
     elif (is_error and isinstance(sibling, str) and "timed out" in sibling[:200]) or (
         not is_error and text.startswith("Command running in background") and "timed out" in text[:300]
@@ -203,83 +298,102 @@ class ClaudeReader(Reader):
 
     def _scan(self, f: BinaryIO, start: int, chunk: Chunk, calls: dict[str, ToolCall],
               orphans: dict[str, ToolResult], subagent: bool) -> None:
-        """Every line of `f` from `start`: judged by `_skip_line` where it sits in the block, and
-        parsed and recorded when it can matter.
+        """Every line of `f` from `start`, decoded and recorded.
 
-        This is `iter_records(f, start, chunk, skip)` with the same accounts (every line in
-        `lines`; over-long, corrupt and non-object lines in `bad_lines`; unparsed ones in
-        `lines_skipped`; `end_offset` the first byte not consumed, which after an over-long line
-        is where reading had got to), inlined because it runs for every line and half the lines
-        are dropped after a few byte searches: copying each line out and handing it through
-        generator and callback layers cost more than the decision. A line is sliced out only
-        when it is parsed."""
+        The accounts are `iter_records`'s (every line in `lines`; over-long, corrupt and
+        non-object lines in `bad_lines`; records of types never read in `lines_skipped`;
+        `end_offset` the first byte not consumed, which after an over-long line is where reading
+        had got to). A block whose lines all open an object is decoded in one call; the line
+        offsets found meanwhile give each record its position. Any other block, or one that does
+        not decode whole, is read line by line."""
         session = chunk.session
-        loads, decode_error = orjson.loads, orjson.JSONDecodeError
-        own_type, nested = _skip_own_type, _skip_nested
         record = self._record
+        unread = _UNREAD_TYPES
         max_line = MAX_LINE
-        skipped = parsed = over_long = 0  # each line lands in exactly one of these
-        bad = 0  # parsed lines that were no JSON object
+        lines = skipped = bad = 0
         end = start  # first byte not consumed
         try:
             for base, data in iter_blocks(f, start, max_line):
                 if data is None:
-                    over_long += 1
+                    lines += 1
+                    bad += 1
                     end = f.tell()
                     continue
                 find = data.find
+                offsets: list[int] = []
                 i = 0  # where the next line starts in `data`
-                long_end = -1  # end of the block's last over-long line
+                whole = True  # every line opens an object and is within the limit
                 while (j := find(b"\n", i)) >= 0:
-                    at, i = i, j + 1  # this line is data[at:i], newline included
-                    if j - at > max_line:
-                        over_long += 1
-                        end = f.tell()  # as iter_records reports an over-long line
-                        long_end = i
-                        continue
-                    # `_skip_line`, its first step inlined
-                    k = find(b'"type":"', at, i if j - at < _TYPE_WITHIN else at + _TYPE_WITHIN)
-                    if k > at and find(b"{", at + 1, k) < 0 and find(b"[", at, k) < 0:
-                        # the two commonest own types decided here: `user` parsed, `progress` not
-                        if data.startswith(b'progress"', k + 8, i) or (
-                                not data.startswith(b'user"', k + 8, i) and own_type(data, at, i, k)):
-                            skipped += 1
-                            continue
-                    elif nested(data, at, i, k):
+                    if data[i] != _OPEN_BRACE or j - i > max_line:
+                        whole = False
+                        break
+                    offsets.append(base + i)
+                    i = j + 1
+                records = _decode_block(memoryview(data)[:i]) if whole else None
+                if records is not None and len(records) != len(offsets):
+                    records = None  # a line held two values: which line is whose cannot be told
+                if records is None:
+                    n, s, b, long_end, i = self._scan_lines(data, base, f, chunk, calls, orphans, subagent)
+                    lines, skipped, bad = lines + n, skipped + s, bad + b
+                    end = long_end if long_end >= 0 else base + i
+                    continue
+                lines += len(records)
+                for offset, rec in zip(offsets, records, strict=True):
+                    kind = rec.type
+                    if kind.__class__ is str and kind in unread:
                         skipped += 1
-                        continue
-                    parsed += 1
-                    line = data[at:i]
-                    try:
-                        rec = loads(line)
-                    except decode_error:
-                        if line.strip():
-                            bad += 1
-                        continue
-                    if not isinstance(rec, dict):
-                        bad += 1
-                        continue
-                    record(rec, base + at, session, chunk, calls, orphans, subagent)
-                if long_end != i:  # after an over-long last line, `end` is where reading had got to
-                    end = base + i
+                    else:
+                        record(rec, offset, session, chunk, calls, orphans, subagent)
+                end = base + i
         finally:
-            chunk.lines += skipped + parsed + over_long
+            chunk.lines += lines
             chunk.lines_skipped += skipped
-            chunk.bad_lines += bad + over_long
+            chunk.bad_lines += bad
             chunk.end_offset = end
 
-    def _record(self, rec: dict[str, Any], offset: int, session: SessionInfo, chunk: Chunk,
+    def _scan_lines(self, data: bytes, base: int, f: BinaryIO, chunk: Chunk, calls: dict[str, ToolCall],
+                    orphans: dict[str, ToolResult], subagent: bool) -> tuple[int, int, int, int, int]:
+        """A block read one line at a time: (lines, skipped, bad, where reading had got to after
+        an over-long last line or -1, end of the last complete line in `data`)."""
+        session = chunk.session
+        record = self._record
+        unread = _UNREAD_TYPES
+        lines = skipped = bad = 0
+        long_end = -1
+        find = data.find
+        i = 0
+        while (j := find(b"\n", i)) >= 0:
+            at, i = i, j + 1
+            lines += 1
+            if j - at > MAX_LINE:
+                bad += 1
+                long_end = f.tell()  # as iter_records reports an over-long line
+                continue
+            long_end = -1
+            line = data[at:i]
+            rec = _decode_line(line)
+            if rec is None:
+                if line.strip():
+                    bad += 1
+                continue
+            kind = rec.type
+            if kind.__class__ is str and kind in unread:
+                skipped += 1
+            else:
+                record(rec, base + at, session, chunk, calls, orphans, subagent)
+        return lines, skipped, bad, long_end, i
+
+    def _record(self, rec: _Record, offset: int, session: SessionInfo, chunk: Chunk,
                 calls: dict[str, ToolCall], orphans: dict[str, ToolResult], subagent: bool) -> None:
-        get = rec.get
-        kind = get("type")
+        kind = rec.type
         if kind != "assistant" and kind != "user" and kind != "system":
             if not isinstance(kind, str) or kind not in _KNOWN_TYPES:
                 chunk.unknown_records += 1
             return
-        ts = get("timestamp")
+        ts = rec.timestamp
         if not isinstance(ts, str):
             ts = None
-        cwd = get("cwd")
+        cwd = rec.cwd
         if not isinstance(cwd, str):
             cwd = None
         if session.version is None:  # the first record with metadata fills the session in
@@ -291,65 +405,60 @@ class ClaudeReader(Reader):
                 session.started_at = ts
             session.ended_at = ts
         thread = "main"
-        if get("isSidechain") is True and not subagent:
-            thread = "side:" + str(get("agentId") or "sidechain")
+        if rec.isSidechain is True and not subagent:
+            thread = "side:" + str(rec.agentId or "sidechain")
         if kind == "system":
-            if get("subtype") == "compact_boundary":
+            if rec.subtype == "compact_boundary":
                 chunk.turns.append(Turn(offset, "compaction", "", ts, thread))
             return
-        message = get("message")
+        message = rec.message
+        if message is None:
+            return
         if isinstance(message, str):
-            if kind == "user" and not get("isMeta"):
+            if kind == "user" and not rec.isMeta:
                 self._user_text(message, offset, ts, thread, chunk)
             return
-        if not isinstance(message, dict):
-            return
-        content = message.get("content")
+        content = message.content
         if kind == "assistant":
             if session.model is None:
-                model = message.get("model")
+                model = message.model
                 if isinstance(model, str) and model != "<synthetic>":
                     session.model = model
             if not isinstance(content, list):
                 return
             for block in content:
-                if not isinstance(block, dict):
-                    continue
-                btype = block.get("type")
+                btype = block.type
                 if btype == "tool_use":
-                    call_id = block.get("id")
+                    call_id = block.id
                     if not isinstance(call_id, str):
                         continue
                     # positional: twice as fast as keywords
-                    call = ToolCall(call_id, str(block.get("name") or "?"), _input_of(block.get("input")),
-                                    offset, ts, thread, cwd)
+                    call = ToolCall(call_id, str(block.name or "?"), _input_of(block.input), offset, ts, thread, cwd)
                     if orphans:
                         early = orphans.pop(call_id, None)
                         if early is not None:
                             _apply(call, early)
                     calls[call_id] = call
                 elif btype == "text":
-                    text = block.get("text")
+                    text = block.text
                     if isinstance(text, str) and "#lesson" in text:
                         for body in lesson_blocks(text):
                             chunk.turns.append(Turn(offset, "lesson_tag", body[:_MAX_USER_TEXT], ts, thread))
             return
         # user line
-        if get("isCompactSummary"):
+        if rec.isCompactSummary:
             return  # the summary text is ours to skip; the boundary marked the compaction
         if isinstance(content, str):
-            if not get("isMeta"):
+            if not rec.isMeta:
                 self._user_text(content, offset, ts, thread, chunk)
             return
-        if not isinstance(content, list):
+        if content is None:
             return
-        sibling = get("toolUseResult")
+        sibling = rec.toolUseResult
         for block in content:
-            if not isinstance(block, dict):
-                continue
-            btype = block.get("type")
+            btype = block.type
             if btype == "tool_result":
-                call_id = block.get("tool_use_id")
+                call_id = block.tool_use_id
                 if not isinstance(call_id, str):
                     continue
                 facts = _result_facts(block, sibling)
@@ -360,8 +469,8 @@ class ClaudeReader(Reader):
                     known.result_seq = offset
                 else:
                     orphans[call_id] = ToolResult(call_id, offset, *facts)
-            elif btype == "text" and not get("isMeta"):
-                text = block.get("text")
+            elif btype == "text" and not rec.isMeta:
+                text = block.text
                 if isinstance(text, str):
                     self._user_text(text, offset, ts, thread, chunk)
 
@@ -376,70 +485,13 @@ class ClaudeReader(Reader):
         chunk.turns.append(Turn(offset, "user", clip(stripped, _MAX_USER_TEXT, 500), ts, thread))
 
 
-def _session_meta(rec: dict[str, Any], session: SessionInfo) -> None:
-    if session.session_id is None and isinstance(rec.get("sessionId"), str):
-        session.session_id = rec["sessionId"]
-    if isinstance(rec.get("version"), str):
-        session.version = rec["version"]
-    if session.git_branch is None and isinstance(rec.get("gitBranch"), str):
-        session.git_branch = rec["gitBranch"] or None
-
-
-def _skip_line(data: bytes, at: int, end: int) -> bool:
-    """Whether the line data[at:end] need not be parsed: a record type that never carries calls,
-    results or user words, or an assistant line with neither a tool call nor a `#lesson` block.
-
-    Only byte searches bounded by the line, so a line is judged where it sits in its block
-    (`ClaudeReader._scan` inlines this first step). Most records name their type before any
-    nested value: when only plain values come before the first `"type":"`, it is the record's
-    own (quotes inside strings are escaped, and a brace inside a string only sends the line to
-    the slower `_skip_nested`)."""
-    k = data.find(b'"type":"', at, min(at + _TYPE_WITHIN, end))
-    if k > at and data.find(b"{", at + 1, k) < 0 and data.find(b"[", at, k) < 0:
-        return _skip_own_type(data, at, end, k)
-    return _skip_nested(data, at, end, k)
-
-
-def _skip_own_type(data: bytes, at: int, end: int, k: int) -> bool:
-    """`_skip_line` for a line whose own type is named first, at `k`."""
-    find = data.find
-    q = find(b'"', k + 8, end)
-    kind = data[k + 8 : q if q >= 0 else end - 1]
-    if kind in _UNREAD_TYPES:
-        return True
-    if kind != b"assistant":
-        return False  # user, system, or unknown (parsed, so that it is counted)
-    return (find(b'"role":"assistant"', at, end) >= 0 and find(b'"tool_use"', at, end) < 0
-            and not _has_lesson(data, at, end) and find(b'"tool_result"', at, end) < 0)
-
-
-def _skip_nested(data: bytes, at: int, end: int, k: int) -> bool:
-    """`_skip_line` for a line whose first `"type":"`, at `k` (-1: none in the first
-    `_TYPE_WITHIN` bytes), may be a nested value's: assistant lines name theirs after the message."""
-    find = data.find
-    # A type of `_SKIP_TYPES` named in the first `_SKIP_WITHIN` bytes is the line's own. Such a
-    # name starts at or after `k` and is at least 16 bytes long (`"type":"summary"`).
-    if 0 <= k <= at + _SKIP_WITHIN - 16 and _SKIP_TYPES.search(data, k, min(at + _SKIP_WITHIN, end)):
-        return True
-    # A line carrying a tool call or result is never skipped, even when its payload nests an
-    # assistant message. The `"tool_…` searches start where the first `"tool_` is: one pass over
-    # the line when there is none, as in most assistant text.
-    t = find(b'"tool_', at, end)
-    if t >= 0 and (find(b'"tool_use"', t, end) >= 0 or find(b'"tool_result"', t, end) >= 0):
-        return False
-    # An assistant line with only text or thinking. Quotes inside JSON strings are escaped, so an
-    # unescaped `"role":"assistant"` can only be a message's own.
-    if not _has_lesson(data, at, end) and find(b'"role":"assistant"', at, end) >= 0:
-        return True
-    # Progress records of some versions name their type only after a long `data` payload; they
-    # never carry a call or a result of ours (a line that does is always parsed).
-    return find(b'"type":"progress"', at, end) >= 0 and (t < 0 or find(b'"tool_use', t, end) < 0)
-
-
-def _has_lesson(data: bytes, at: int, end: int) -> bool:
-    """Whether data[at:end] holds `#lesson`; most lines hold no `#`, which memchr rules out fast."""
-    h = data.find(b"#", at, end)
-    return h >= 0 and data.find(b"#lesson", h, end) >= 0
+def _session_meta(rec: _Record, session: SessionInfo) -> None:
+    if session.session_id is None and isinstance(rec.sessionId, str):
+        session.session_id = rec.sessionId
+    if isinstance(rec.version, str):
+        session.version = rec.version
+    if session.git_branch is None and isinstance(rec.gitBranch, str):
+        session.git_branch = rec.gitBranch or None
 
 
 def _apply(call: ToolCall, result: ToolResult) -> None:
