@@ -276,8 +276,8 @@ def _records(draw: st.DrawFn) -> bytes:
 def _reference_read(path: Path, start: int = 0, context: dict | None = None):
     """`ClaudeReader.read` done the straightforward way: `iter_lines` cuts the lines, each line is
     decoded on its own into the same `_record`."""
-    from forewarn.readers.base import iter_lines, new_chunk
-    from forewarn.readers.claude import _UNREAD_TYPES, _decode_line
+    from forewarn.readers.base import decode_line, iter_lines, new_chunk
+    from forewarn.readers.claude import _DECODER, _UNREAD_TYPES, _coerce
 
     chunk = new_chunk(path, "claude", start, context)
     reader = ClaudeReader()
@@ -291,7 +291,7 @@ def _reference_read(path: Path, start: int = 0, context: dict | None = None):
                 chunk.end_offset = f.tell()
                 continue
             chunk.end_offset = offset + len(line)
-            rec = _decode_line(line)
+            rec = decode_line(line, _DECODER, _coerce)
             if rec is None:
                 chunk.bad_lines += bool(line.strip())
             elif isinstance(rec.type, str) and rec.type in _UNREAD_TYPES:
@@ -311,18 +311,18 @@ def _reference_read(path: Path, start: int = 0, context: dict | None = None):
 def _limits(block: int | None, max_line: int | None) -> Iterator[None]:
     """Read in blocks of `block` bytes, and take lines over `max_line` as over-long, in both the
     reader and the reference (whose `iter_lines` default was fixed when base was imported)."""
-    from forewarn.readers import base, claude
+    from forewarn.readers import base
 
-    saved = base._BLOCK, base.iter_lines, claude.MAX_LINE
+    saved = base._BLOCK, base.iter_lines, base.MAX_LINE
     if block is not None:
         base._BLOCK = block
     if max_line is not None:
         base.iter_lines = functools.partial(saved[1], max_line=max_line)
-        claude.MAX_LINE = max_line
+        base.MAX_LINE = max_line
     try:
         yield
     finally:
-        base._BLOCK, base.iter_lines, claude.MAX_LINE = saved
+        base._BLOCK, base.iter_lines, base.MAX_LINE = saved
 
 
 _PAD = "p" * 1100

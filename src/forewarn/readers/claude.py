@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgspec
-import orjson
 
 from forewarn.model import (
     ERROR,
@@ -48,7 +47,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, lines_end, new_chunk
+from forewarn.readers.base import Reader, iter_decoded, lines_end, new_chunk
 from forewarn.readers.toolfacts import MAX_INPUT_STR, lesson_blocks
 
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
@@ -64,7 +63,6 @@ _KNOWN_TYPES = frozenset(
      "permission-mode", "ai-title", "mode"}
 )
 _UNREAD_TYPES = _KNOWN_TYPES - {"user", "assistant", "system"}  # known, and never carry what we read
-_OPEN_BRACE = ord("{")
 
 
 # The fields read from a transcript line; msgspec skips every other one without decoding it.
@@ -115,30 +113,6 @@ class _Record(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Record)
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
-
-
-def _decode_block(lines: memoryview) -> list[_Record] | None:
-    """Complete lines as records, or None when one of them does not decode."""
-    try:
-        return _DECODER.decode_lines(lines)
-    except _DECODE_ERRORS:
-        return None
-
-
-def _decode_line(line: bytes) -> _Record | None:
-    """One line as a `_Record`, or None when it is no JSON object."""
-    try:
-        return _DECODER.decode(line)
-    except msgspec.ValidationError:
-        pass  # valid JSON of a shape the typed fields do not take
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return _coerce(obj) if isinstance(obj, dict) else None
 
 
 def _coerce(obj: dict[str, Any]) -> _Record:
@@ -298,90 +272,17 @@ class ClaudeReader(Reader):
 
     def _scan(self, f: BinaryIO, start: int, chunk: Chunk, calls: dict[str, ToolCall],
               orphans: dict[str, ToolResult], subagent: bool) -> None:
-        """Every line of `f` from `start`, decoded and recorded.
-
-        The accounts are `iter_records`'s (every line in `lines`; over-long, corrupt and
-        non-object lines in `bad_lines`; records of types never read in `lines_skipped`;
-        `end_offset` the first byte not consumed, which after an over-long line is where reading
-        had got to). A block whose lines all open an object is decoded in one call; the line
-        offsets found meanwhile give each record its position. Any other block, or one that does
-        not decode whole, is read line by line."""
+        """Every line of `f` from `start`, decoded (`iter_decoded` keeps the line accounts) and
+        recorded; records of a type never read count in `lines_skipped`."""
         session = chunk.session
         record = self._record
         unread = _UNREAD_TYPES
-        max_line = MAX_LINE
-        lines = skipped = bad = 0
-        end = start  # first byte not consumed
-        try:
-            for base, data in iter_blocks(f, start, max_line):
-                if data is None:
-                    lines += 1
-                    bad += 1
-                    end = f.tell()
-                    continue
-                find = data.find
-                offsets: list[int] = []
-                i = 0  # where the next line starts in `data`
-                whole = True  # every line opens an object and is within the limit
-                while (j := find(b"\n", i)) >= 0:
-                    if data[i] != _OPEN_BRACE or j - i > max_line:
-                        whole = False
-                        break
-                    offsets.append(base + i)
-                    i = j + 1
-                records = _decode_block(memoryview(data)[:i]) if whole else None
-                if records is not None and len(records) != len(offsets):
-                    records = None  # a line held two values: which line is whose cannot be told
-                if records is None:
-                    n, s, b, long_end, i = self._scan_lines(data, base, f, chunk, calls, orphans, subagent)
-                    lines, skipped, bad = lines + n, skipped + s, bad + b
-                    end = long_end if long_end >= 0 else base + i
-                    continue
-                lines += len(records)
-                for offset, rec in zip(offsets, records, strict=True):
-                    kind = rec.type
-                    if kind.__class__ is str and kind in unread:
-                        skipped += 1
-                    else:
-                        record(rec, offset, session, chunk, calls, orphans, subagent)
-                end = base + i
-        finally:
-            chunk.lines += lines
-            chunk.lines_skipped += skipped
-            chunk.bad_lines += bad
-            chunk.end_offset = end
-
-    def _scan_lines(self, data: bytes, base: int, f: BinaryIO, chunk: Chunk, calls: dict[str, ToolCall],
-                    orphans: dict[str, ToolResult], subagent: bool) -> tuple[int, int, int, int, int]:
-        """A block read one line at a time: (lines, skipped, bad, where reading had got to after
-        an over-long last line or -1, end of the last complete line in `data`)."""
-        session = chunk.session
-        record = self._record
-        unread = _UNREAD_TYPES
-        lines = skipped = bad = 0
-        long_end = -1
-        find = data.find
-        i = 0
-        while (j := find(b"\n", i)) >= 0:
-            at, i = i, j + 1
-            lines += 1
-            if j - at > MAX_LINE:
-                bad += 1
-                long_end = f.tell()  # as iter_records reports an over-long line
-                continue
-            long_end = -1
-            line = data[at:i]
-            rec = _decode_line(line)
-            if rec is None:
-                if line.strip():
-                    bad += 1
-                continue
+        for offset, rec in iter_decoded(f, start, chunk, _DECODER, _coerce):
             kind = rec.type
             if kind.__class__ is str and kind in unread:
-                skipped += 1
+                chunk.lines_skipped += 1
             else:
-                record(rec, base + at, session, chunk, calls, orphans, subagent)
-        return lines, skipped, bad, long_end, i
+                record(rec, offset, session, chunk, calls, orphans, subagent)
 
     def _record(self, rec: _Record, offset: int, session: SessionInfo, chunk: Chunk,
                 calls: dict[str, ToolCall], orphans: dict[str, ToolResult], subagent: bool) -> None:
