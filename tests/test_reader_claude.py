@@ -276,8 +276,10 @@ def _records(draw: st.DrawFn) -> bytes:
 def _reference_read(path: Path, start: int = 0, context: dict | None = None):
     """`ClaudeReader.read` done the straightforward way: `iter_lines` cuts the lines, each line is
     decoded on its own into the same `_record`."""
-    from forewarn.readers.base import decode_line, iter_lines, new_chunk
-    from forewarn.readers.claude import _DECODER, _UNREAD_TYPES, _coerce
+    from forewarn.readers.base import iter_lines, new_chunk
+    from forewarn.readers.claude import _UNREAD_TYPES
+    from forewarn.readers.claude_records import DECODER, coerce
+    from forewarn.readers.decoded import decode_line
 
     chunk = new_chunk(path, "claude", start, context)
     reader = ClaudeReader()
@@ -291,7 +293,7 @@ def _reference_read(path: Path, start: int = 0, context: dict | None = None):
                 chunk.end_offset = f.tell()
                 continue
             chunk.end_offset = offset + len(line)
-            rec = decode_line(line, _DECODER, _coerce)
+            rec = decode_line(line, DECODER, coerce)
             if rec is None:
                 chunk.bad_lines += bool(line.strip())
             elif isinstance(rec.type, str) and rec.type in _UNREAD_TYPES:
@@ -311,18 +313,18 @@ def _reference_read(path: Path, start: int = 0, context: dict | None = None):
 def _limits(block: int | None, max_line: int | None) -> Iterator[None]:
     """Read in blocks of `block` bytes, and take lines over `max_line` as over-long, in both the
     reader and the reference (whose `iter_lines` default was fixed when base was imported)."""
-    from forewarn.readers import base
+    from forewarn.readers import base, decoded
 
-    saved = base._BLOCK, base.iter_lines, base.MAX_LINE
+    saved = base._BLOCK, base.iter_lines, decoded.MAX_LINE
     if block is not None:
         base._BLOCK = block
     if max_line is not None:
         base.iter_lines = functools.partial(saved[1], max_line=max_line)
-        base.MAX_LINE = max_line
+        decoded.MAX_LINE = max_line
     try:
         yield
     finally:
-        base._BLOCK, base.iter_lines, base.MAX_LINE = saved
+        base._BLOCK, base.iter_lines, decoded.MAX_LINE = saved
 
 
 _PAD = "p" * 1100
@@ -457,3 +459,23 @@ def test_any_json_records_read_without_exception(tmp_path: Path, records: list[d
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     chunk = read(path)
     assert chunk.lines == len(records) and chunk.bad_lines == 0
+
+
+def test_msgspec_is_loaded_by_the_first_read_not_by_listing_or_sniffing(tmp_path: Path) -> None:
+    """Commands that read no transcript (a Codex-only scan, a re-run with nothing new) do not pay
+    for importing the decoder."""
+    import subprocess
+    import sys
+
+    path = Transcript().bash("t1", "ls", "a").write(tmp_path / "s.jsonl")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from forewarn.readers import reader_for\n"
+        f"reader = reader_for(Path({str(path)!r}))\n"
+        "before = 'msgspec' in sys.modules\n"
+        f"calls = reader.read(Path({str(path)!r})).calls\n"
+        "print(reader.agent, before, 'msgspec' in sys.modules, len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["claude", "False", "True", "1"]

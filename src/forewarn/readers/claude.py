@@ -14,7 +14,7 @@ Facts we rely on, all checked against real transcripts from 1.0.x to 2.1.x:
 
 Lines: most of a transcript's bytes are never needed (tool outputs repeated in `toolUseResult`,
 thinking blocks, file snapshots, progress payloads). Each block of lines is decoded in one call
-into typed records (`_Record`) that name only the fields read here: msgspec skips the rest
+into typed records (`claude_records.Record`) that name only the fields read here: msgspec skips the rest
 without building Python objects for it. A block it cannot decode whole (a corrupt line, an
 unexpected shape) is read again line by line, so one bad line costs only its own record.
 
@@ -30,9 +30,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import msgspec
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from forewarn.model import (
     ERROR,
@@ -47,8 +45,11 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import Reader, iter_decoded, lines_end, new_chunk
+from forewarn.readers.base import Reader, lines_end, new_chunk
 from forewarn.readers.toolfacts import MAX_INPUT_STR, lesson_blocks
+
+if TYPE_CHECKING:
+    from forewarn.readers.claude_records import Block, Record, ToolUseResult
 
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
 REJECT_SAID = "the user said:\n"
@@ -63,80 +64,6 @@ _KNOWN_TYPES = frozenset(
      "permission-mode", "ai-title", "mode"}
 )
 _UNREAD_TYPES = _KNOWN_TYPES - {"user", "assistant", "system"}  # known, and never carry what we read
-
-
-# The fields read from a transcript line; msgspec skips every other one without decoding it.
-# `Any` fields take whatever JSON holds (checked where used, as for a plain dict); a value of
-# another shape than the typed ones (a `message` that is a list, say) fails the block's decoding
-# and sends it to the line-by-line path, where `_coerce` reads such a line as a plain dict.
-
-class _Block(msgspec.Struct):
-    """A content block: tool_use, tool_result, text (thinking blocks keep only their type)."""
-
-    type: Any = None
-    id: Any = None
-    name: Any = None
-    input: Any = None
-    text: Any = None
-    tool_use_id: Any = None
-    content: Any = None
-    is_error: Any = None
-
-
-class _Message(msgspec.Struct):
-    content: list[_Block] | str | None = None
-    model: Any = None
-
-
-class _ToolUseResult(msgspec.Struct):
-    """The few facts read from a result's `toolUseResult` (its output, repeated, is skipped)."""
-
-    interrupted: Any = None
-    exitCode: Any = None  # Claude Code's field names
-    returnCode: Any = None
-
-
-class _Record(msgspec.Struct):
-    type: Any = None
-    timestamp: Any = None
-    cwd: Any = None
-    sessionId: Any = None
-    version: Any = None
-    gitBranch: Any = None
-    isSidechain: Any = None
-    agentId: Any = None
-    subtype: Any = None
-    message: _Message | str | None = None
-    isMeta: Any = None
-    isCompactSummary: Any = None
-    toolUseResult: _ToolUseResult | str | None = None
-
-
-_DECODER = msgspec.json.Decoder(_Record)
-
-
-def _coerce(obj: dict[str, Any]) -> _Record:
-    """A record of any shape as a `_Record`: what does not fit a typed field is dropped, as the
-    reader would ignore it (a non-object content block, a `message` that is a list…)."""
-    get = obj.get
-    message = get("message")
-    if isinstance(message, dict):
-        content = message.get("content")
-        if isinstance(content, list):
-            content = [_Block(*(b.get(f) for f in _Block.__struct_fields__)) for b in content if isinstance(b, dict)]
-        elif not isinstance(content, str):
-            content = None
-        message = _Message(content, message.get("model"))
-    elif not isinstance(message, str):
-        message = None
-    sibling = get("toolUseResult")
-    if isinstance(sibling, dict):
-        sibling = _ToolUseResult(sibling.get("interrupted"), sibling.get("exitCode"), sibling.get("returnCode"))
-    elif not isinstance(sibling, str):
-        sibling = None
-    return _Record(get("type"), get("timestamp"), get("cwd"), get("sessionId"), get("version"), get("gitBranch"),
-                   get("isSidechain"), get("agentId"), get("subtype"), message, get("isMeta"),
-                   get("isCompactSummary"), sibling)
 
 
 def _text_of(content: Any) -> str:
@@ -159,7 +86,7 @@ def _text_of(content: Any) -> str:
     return str(content)
 
 
-def _result_facts(block: _Block, sibling: _ToolUseResult | str | None) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
+def _result_facts(block: Block, sibling: ToolUseResult | str | None) -> tuple[str, bool | None, int | None, str, int, bool, bool, str | None]:
     """(status, is_error, exit_code, text, size, interrupted, timed_out, user_note) of a result."""
     content = block.content
     text = content if isinstance(content, str) else _text_of(content)
@@ -188,7 +115,7 @@ def _result_facts(block: _Block, sibling: _ToolUseResult | str | None) -> tuple[
     else:
         is_error = False
         status = OK
-    if isinstance(sibling, _ToolUseResult):
+    if sibling is not None and not isinstance(sibling, str):  # a ToolUseResult
         if sibling.interrupted is True:
             interrupted = True
             if status == OK:
@@ -274,17 +201,20 @@ class ClaudeReader(Reader):
               orphans: dict[str, ToolResult], subagent: bool) -> None:
         """Every line of `f` from `start`, decoded (`iter_decoded` keeps the line accounts) and
         recorded; records of a type never read count in `lines_skipped`."""
+        from forewarn.readers import claude_records
+        from forewarn.readers.decoded import iter_decoded
+
         session = chunk.session
         record = self._record
         unread = _UNREAD_TYPES
-        for offset, rec in iter_decoded(f, start, chunk, _DECODER, _coerce):
+        for offset, rec in iter_decoded(f, start, chunk, claude_records.DECODER, claude_records.coerce):
             kind = rec.type
             if kind.__class__ is str and kind in unread:
                 chunk.lines_skipped += 1
             else:
                 record(rec, offset, session, chunk, calls, orphans, subagent)
 
-    def _record(self, rec: _Record, offset: int, session: SessionInfo, chunk: Chunk,
+    def _record(self, rec: Record, offset: int, session: SessionInfo, chunk: Chunk,
                 calls: dict[str, ToolCall], orphans: dict[str, ToolResult], subagent: bool) -> None:
         kind = rec.type
         if kind != "assistant" and kind != "user" and kind != "system":
@@ -386,7 +316,7 @@ class ClaudeReader(Reader):
         chunk.turns.append(Turn(offset, "user", clip(stripped, _MAX_USER_TEXT, 500), ts, thread))
 
 
-def _session_meta(rec: _Record, session: SessionInfo) -> None:
+def _session_meta(rec: Record, session: SessionInfo) -> None:
     if session.session_id is None and isinstance(rec.sessionId, str):
         session.session_id = rec.sessionId
     if isinstance(rec.version, str):
