@@ -185,6 +185,18 @@ def test_sniffing_recognises_transcripts_only(tmp_path: Path) -> None:
     assert reader_for(other) is None
 
 
+def test_a_transcript_whose_first_line_is_long_is_still_recognised(tmp_path: Path) -> None:
+    """Newer records name their session after the message: behind a long first message, what
+    tells lies past the first bytes a sniffer is shown."""
+    first = {"type": "user", "message": {"role": "user", "content": "x" * 40_000}, "uuid": "u1",
+             "timestamp": "2026-01-01T00:00:00Z", "sessionId": "s", "version": "2.1.90"}
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(first, separators=(",", ":")) + "\n")
+    assert isinstance(reader_for(path), ClaudeReader)
+    (tmp_path / "long.jsonl").write_text(json.dumps({"name": "y" * 40_000}) + "\n")
+    assert reader_for(tmp_path / "long.jsonl") is None
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=3000))
 def test_any_byte_stream_reads_without_exception(tmp_path: Path, data: bytes) -> None:

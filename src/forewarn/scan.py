@@ -99,14 +99,33 @@ def discover(paths: Sequence[Path] | None = None, agents: Sequence[str] | None =
     return sorted(found.values(), key=lambda t: str(t[0]))
 
 
+_SKIP_DIRS = frozenset({".git", "node_modules", "tool-results", "__pycache__"})
+
+
 def _walk(root: Path) -> Iterable[Path]:
-    root = root.resolve()
-    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-        dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules", "tool-results", "__pycache__"})
-        base = Path(dirpath)  # parsed once per folder, not once per file
-        for name in sorted(filenames):
-            if name.endswith(_SESSION_SUFFIXES):
-                yield base / name
+    """Files with a session suffix under `root`, in path order; symlinked folders are not
+    followed, unreadable ones are passed over. `os.scandir` by hand: it is told a folder from a
+    file by the directory entry itself, and no path object is made for what is not kept."""
+    found: list[str] = []
+    todo = [os.path.realpath(root)]
+    while todo:
+        try:
+            entries = os.scandir(todo.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if name not in _SKIP_DIRS:
+                            todo.append(entry.path)
+                    elif name.endswith(_SESSION_SUFFIXES):
+                        found.append(entry.path)
+                except OSError:
+                    continue
+    found.sort()
+    return [Path(p) for p in found]
 
 
 def _fingerprint(path: Path, size: int) -> str:

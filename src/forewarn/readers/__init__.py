@@ -39,8 +39,23 @@ def get_reader(name: str) -> Reader:
 
 
 def reader_for(path: Path, agents: list[str] | None = None) -> Reader | None:
-    """The reader that recognises this file, or None."""
-    head = read_head(path)
+    """The reader that recognises this file, or None.
+
+    Sniffers look at a file's first lines. Most files tell within `_SNIFF_BYTES`; when none
+    recognises so short a head, a longer one is tried, for a first line too long to show what
+    tells (a Claude record names its session after a long first message)."""
+    head = read_head(path, _SNIFF_BYTES)
+    found = _sniff(path, head, agents)
+    if found is None and len(head) == _SNIFF_BYTES:
+        found = _sniff(path, read_head(path, _SNIFF_MORE), agents)
+    return found
+
+
+_SNIFF_BYTES = 16 * 1024
+_SNIFF_MORE = 64 * 1024
+
+
+def _sniff(path: Path, head: bytes, agents: list[str] | None) -> Reader | None:
     if not head:
         return None
     for name, reader in registry().items():

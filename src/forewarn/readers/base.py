@@ -167,11 +167,18 @@ def lines_end(data: bytes, n: int) -> int:
 
 
 def read_head(path: Path, size: int = 65536) -> bytes:
+    """The first `size` bytes of a file (fewer if it is shorter), or b"" if it cannot be read.
+    A raw descriptor read: no buffered file object is set up for the one read."""
     try:
-        with open(path, "rb") as f:
-            return f.read(size)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return b""
+    try:
+        return os.read(fd, size)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
