@@ -37,13 +37,16 @@ _INSERT_CALL = f"INSERT OR REPLACE INTO calls({_CALL_COLS}) VALUES({','.join('?'
 
 def call_rows(path: str, session_id: str | None, calls: Sequence[ToolCall],
               verdicts: Sequence[tuple[bool, str]]) -> list[tuple[Any, ...]]:
-    """The `calls` rows of one file's calls: a successful call keeps a shorter output."""
+    """The `calls` rows of one file's calls: a successful call keeps a shorter output.
+
+    Flags go in as ints: sqlite3 stores a bool as the same integer, but only after looking for an
+    adapter, a lookup that raises and catches an AttributeError per value."""
     dumps = orjson.dumps
     return [
         (path, c.call_id, session_id, c.seq, c.timestamp, c.tool, c.family, c.thread, c.cwd,
-         dumps(c.input).decode(), c.status, c.is_error, c.exit_code,
+         dumps(c.input).decode(), c.status, None if c.is_error is None else int(c.is_error), c.exit_code,
          c.output if failed else clip(c.output, 400, 300), c.output_bytes,
-         c.result_seq, c.interrupted, c.timed_out, c.user_note, failed, kind)
+         c.result_seq, int(c.interrupted), int(c.timed_out), c.user_note, int(failed), kind)
         for c, (failed, kind) in zip(calls, verdicts, strict=True)
     ]
 
@@ -214,7 +217,7 @@ class Store:
             " wasted_bytes, repeats) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(f.file, f.call_id, f.session_id, f.project, f.agent, f.tool, f.family, f.kind, f.signature, f.seq,
               f.timestamp, f.input_text, f.error, f.exit_code, f.fix_call_id, f.fix_input_text, f.fix_reason,
-              f.user_corrected, f.user_text, f.wasted_bytes, f.repeats) for f in failures])
+              int(f.user_corrected), f.user_text, f.wasted_bytes, f.repeats) for f in failures])
 
     def failures(self, *, project: str | None = None, files: Sequence[str] | None = None,
                  agent: str | None = None) -> Iterator[Failure]:
