@@ -21,6 +21,24 @@ def make_history(config: Path, cwd: str = "/work/shop") -> Path:
     return t.write(path)
 
 
+def test_discovery_of_a_folder_finds_transcripts_where_agents_keep_them(tmp_path: Path) -> None:
+    """Any folder may be scanned: transcripts are found at any depth, in path order, but not in
+    dependency or VCS folders, not through symlinked folders, and other files are left alone."""
+    root = tmp_path / "logs"
+    transcript = Transcript().bash("t1", "ls", "a")
+    kept = [transcript.write(root / "b" / "s.jsonl"), transcript.write(root / "a.jsonl" / "deep" / "s.jsonl"),
+            transcript.write(root / "a" / "s.jsonl")]
+    for skipped in ("node_modules", ".git", "tool-results", "__pycache__"):
+        transcript.write(root / "b" / skipped / "s.jsonl")
+    (root / "b" / "notes.txt").write_text("not a session")
+    (root / "b" / "data.jsonl").write_text(json.dumps({"name": "x"}) + "\n")
+    elsewhere = transcript.write(tmp_path / "elsewhere" / "s.jsonl")
+    (root / "link").symlink_to(elsewhere.parent, target_is_directory=True)
+    found = discover([root])
+    assert [p for p, _ in found] == sorted((p.resolve() for p in kept), key=str)
+    assert {r.agent for _, r in found} == {"claude"}
+
+
 def test_scan_pairs_failures_and_rerun_reads_nothing(tmp_path: Path) -> None:
     path = make_history(tmp_path / ".claude")
     store = Store.open(tmp_path / "db.sqlite")
