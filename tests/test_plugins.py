@@ -144,6 +144,20 @@ def test_entry_points_are_cached_until_something_is_installed(tmp_path: Path, is
     assert ("one", "one_mod:Reader") in plugins.entry_points("forewarn.readers")
 
 
+def test_entry_point_caches_of_environments_not_used_lately_are_removed(
+        tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cache per environment (interpreter and sys.path): a script run from many folders must
+    not leave a file behind for each."""
+    from forewarn import plugins
+
+    for n in range(plugins._CACHES_KEPT + 5):
+        monkeypatch.syspath_prepend(str(tmp_path / f"folder-{n}"))  # another sys.path each time
+        plugins.entry_points("forewarn.readers")
+    caches = list((isolated_home / "cache").glob("entry-points-*.json"))
+    assert len(caches) == plugins._CACHES_KEPT
+    assert plugins._cache_path() in caches  # the one in use is kept
+
+
 def test_load_spec_reads_entry_point_values() -> None:
     from forewarn.plugins import load_spec
     from forewarn.readers.claude import ClaudeReader

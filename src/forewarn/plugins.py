@@ -10,7 +10,7 @@ command's start-up), so the `forewarn.*` entry points are cached under forewarn'
 cache is keyed by `sys.path` and the modification time of each of its entries: installing,
 upgrading or removing a distribution adds or removes a `*.dist-info` folder, which changes its
 parent's time, so a stale cache is never used. A cache that cannot be read or written only costs
-the full lookup.
+the full lookup. The caches of the few environments used last are kept; older ones are removed.
 """
 
 from __future__ import annotations
@@ -74,7 +74,24 @@ def entry_points(group: str) -> list[tuple[str, str]]:
         from forewarn.fsutil import write_text_atomic
 
         write_text_atomic(path, orjson.dumps({"version": _CACHE_VERSION, "key": key, "groups": groups}).decode())
+        _prune(path.parent)
     return [(n, v) for n, v in groups.get(group, [])]
+
+
+_CACHES_KEPT = 8  # environments (interpreter and sys.path) whose entry points stay cached
+
+
+def _prune(folder: Path) -> None:
+    """Keep the caches of the environments used last: a cache is written per `sys.path`, and a
+    script run from many folders would otherwise leave one file behind for each."""
+    caches = []
+    for cache in folder.glob("entry-points-*.json"):
+        with contextlib.suppress(OSError):
+            caches.append((cache.stat().st_mtime_ns, cache))
+    caches.sort(reverse=True)
+    for _, stale in caches[_CACHES_KEPT:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _scan_installed() -> dict[str, list[tuple[str, str]]]:
