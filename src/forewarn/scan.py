@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +31,7 @@ from forewarn.errors import ForewarnError
 from forewarn.hashes import blake2b
 from forewarn.model import Chunk, ToolCall, clip
 from forewarn.readers import reader_for, registry
-from forewarn.readers.base import Reader
+from forewarn.readers.base import Reader, walk_files
 from forewarn.store import FileState, Store, call_rows
 
 _HEAD_BYTES = 512
@@ -89,7 +89,7 @@ def discover(paths: Sequence[Path] | None = None, agents: Sequence[str] | None =
                 raise ForewarnError(f"{raw} is not a session log forewarn can read")
             found[str(path.resolve())] = (path.resolve(), sole)
             continue
-        for p in _walk(path):
+        for p in walk_files(path.resolve(), _SESSION_SUFFIXES, _SKIP_DIRS):
             key = str(p)
             if key in found:
                 continue
@@ -100,32 +100,6 @@ def discover(paths: Sequence[Path] | None = None, agents: Sequence[str] | None =
 
 
 _SKIP_DIRS = frozenset({".git", "node_modules", "tool-results", "__pycache__"})
-
-
-def _walk(root: Path) -> Iterable[Path]:
-    """Files with a session suffix under `root`, in path order; symlinked folders are not
-    followed, unreadable ones are passed over. `os.scandir` by hand: it is told a folder from a
-    file by the directory entry itself, and no path object is made for what is not kept."""
-    found: list[str] = []
-    todo = [os.path.realpath(root)]
-    while todo:
-        try:
-            entries = os.scandir(todo.pop())
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if name not in _SKIP_DIRS:
-                            todo.append(entry.path)
-                    elif name.endswith(_SESSION_SUFFIXES):
-                        found.append(entry.path)
-                except OSError:
-                    continue
-    found.sort()
-    return [Path(p) for p in found]
 
 
 def _fingerprint(path: Path, size: int) -> str:

@@ -181,16 +181,35 @@ def read_head(path: Path, size: int = 65536) -> bytes:
         os.close(fd)
 
 
-def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
-    """Files under `root` with one of `suffixes`, sorted for deterministic output; follows no
-    symlinked directories and skips unreadable ones."""
+_SKIP_DIRS = frozenset({".git", "node_modules"})
+
+
+def walk_files(root: Path, suffixes: tuple[str, ...], skip: frozenset[str] = _SKIP_DIRS) -> Iterator[Path]:
+    """Files under `root` whose names end with one of `suffixes`, in path order; folders named in
+    `skip` are not entered, symlinked folders are not followed (as `os.walk` does), unreadable
+    ones are passed over. `os.scandir` by hand: each entry tells a folder from a file itself, and
+    no path object is made for what is not kept."""
     if root.is_file():
         if root.name.endswith(suffixes):
             yield root
         return
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-        dirnames[:] = sorted(d for d in dirnames if d not in {".git", "node_modules"})
-        found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(suffixes))
-    for name in sorted(found):
+    todo = [os.fspath(root)]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    name = entry.name
+                    try:
+                        if entry.is_dir():
+                            if name not in skip and not entry.is_symlink():
+                                todo.append(entry.path)
+                        elif name.endswith(suffixes):
+                            found.append(entry.path)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    found.sort()
+    for name in found:
         yield Path(name)

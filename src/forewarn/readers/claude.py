@@ -26,7 +26,6 @@ an ERROR here even when the analyzers later judge it benign).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +44,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import claude_config_dir
-from forewarn.readers.base import Reader, lines_end, new_chunk
+from forewarn.readers.base import Reader, lines_end, new_chunk, walk_files
 from forewarn.readers.toolfacts import MAX_INPUT_STR, lesson_blocks
 
 if TYPE_CHECKING:
@@ -64,6 +63,7 @@ _KNOWN_TYPES = frozenset(
      "permission-mode", "ai-title", "mode"}
 )
 _UNREAD_TYPES = _KNOWN_TYPES - {"user", "assistant", "system"}  # known, and never carry what we read
+_SKIP_DIRS = frozenset({"tool-results", "memory", "node_modules", ".git"})  # never transcripts
 
 
 def _text_of(content: Any) -> str:
@@ -160,12 +160,7 @@ class ClaudeReader(Reader):
             return
         if (root / "projects").is_dir():
             root = root / "projects"
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-            dirnames[:] = [d for d in dirnames if d not in {"tool-results", "memory", "node_modules", ".git"}]
-            found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(".jsonl"))
-        for name in sorted(found):
-            yield Path(name)
+        yield from walk_files(root, (".jsonl",), _SKIP_DIRS)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.endswith(".jsonl"):

@@ -45,7 +45,15 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import codex_home
-from forewarn.readers.base import MAX_LINE, Reader, iter_blocks, lines_end, new_chunk, read_head
+from forewarn.readers.base import (
+    MAX_LINE,
+    Reader,
+    iter_blocks,
+    lines_end,
+    new_chunk,
+    read_head,
+    walk_files,
+)
 from forewarn.readers.codex_facts import (
     ENVELOPE_ACTIONS,
     HEAD,
@@ -138,12 +146,7 @@ class CodexReader(Reader):
         if root.is_file():
             yield root
             return
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-            dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules", "log"}]
-            found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith(".jsonl"))
-        for name in sorted(found):
-            path = Path(name)
+        for path in walk_files(root, (".jsonl",), frozenset({".git", "node_modules", "log"})):
             if path.name.startswith("rollout-") or self.sniff(path, read_head(path, 8192)):
                 yield path
 

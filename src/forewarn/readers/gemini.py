@@ -48,7 +48,7 @@ from forewarn.model import (
     clip,
 )
 from forewarn.paths import gemini_dir
-from forewarn.readers.base import Reader, iter_records, new_chunk, read_head
+from forewarn.readers.base import Reader, iter_records, new_chunk, read_head, walk_files
 from forewarn.readers.toolfacts import lesson_blocks, parts_text, to_int, trim_input, user_text
 
 MAX_DOCUMENT = 256 * 1024 * 1024  # a whole-document file larger than this is not a session log
@@ -106,12 +106,7 @@ class GeminiReader(Reader):
             return
         if (root / "tmp").is_dir():
             root = root / "tmp"
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
-            dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules", "tool-outputs"}]
-            found.extend(os.path.join(dirpath, n) for n in filenames if n.endswith((".json", ".jsonl")))
-        for name in sorted(found):
-            path = Path(name)
+        for path in walk_files(root, (".json", ".jsonl"), frozenset({".git", "node_modules", "tool-outputs"})):
             if path.name == "logs.json":
                 continue  # the prompt history, not a session
             if path.name.startswith(("session-", "checkpoint-")) or self.sniff(path, read_head(path, 8192)):
