@@ -10,7 +10,7 @@ Imported when the reader first reads (see `forewarn.readers.decoded`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -58,27 +58,31 @@ class Record(msgspec.Struct):
 
 
 DECODER = msgspec.json.Decoder(Record)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 def coerce(obj: dict[str, Any]) -> Record:
     """A record of any shape as a `Record`: what does not fit a typed field is dropped, as the
     reader would ignore it (a non-object content block, a `message` that is a list…)."""
-    get = obj.get
-    message = get("message")
+    fields = {name: obj.get(name) for name in Record.__struct_fields__}
+    message = fields["message"]
     if isinstance(message, dict):
         content = message.get("content")
         if isinstance(content, list):
-            content = [Block(*(b.get(f) for f in Block.__struct_fields__)) for b in content if isinstance(b, dict)]
+            content = [_of(Block, b) for b in content if isinstance(b, dict)]
         elif not isinstance(content, str):
             content = None
-        message = Message(content, message.get("model"))
+        fields["message"] = Message(content=content, model=message.get("model"))
     elif not isinstance(message, str):
-        message = None
-    sibling = get("toolUseResult")
+        fields["message"] = None
+    sibling = fields["toolUseResult"]
     if isinstance(sibling, dict):
-        sibling = ToolUseResult(sibling.get("interrupted"), sibling.get("exitCode"), sibling.get("returnCode"))
+        fields["toolUseResult"] = _of(ToolUseResult, sibling)
     elif not isinstance(sibling, str):
-        sibling = None
-    return Record(get("type"), get("timestamp"), get("cwd"), get("sessionId"), get("version"), get("gitBranch"),
-                   get("isSidechain"), get("agentId"), get("subtype"), message, get("isMeta"),
-                   get("isCompactSummary"), sibling)
+        fields["toolUseResult"] = None
+    return Record(**fields)
+
+
+def _of(kind: type[S], obj: dict[str, Any]) -> S:
+    """A Struct of `kind` with the values `obj` has for its fields (None for the others)."""
+    return kind(**{name: obj.get(name) for name in kind.__struct_fields__})
