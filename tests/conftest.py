@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Test modules import forewarn while they are collected, before any fixture runs, and forewarn
+# reads its home then (the regex cache, `forewarn.regexes`): not the user's either.
+_COLLECTION_HOME = tempfile.mkdtemp(prefix="forewarn-tests-")
+os.environ["FOREWARN_HOME"] = _COLLECTION_HOME
+atexit.register(shutil.rmtree, _COLLECTION_HOME, True)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

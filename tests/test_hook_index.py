@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from forewarn.hook import index as hook_index
 from forewarn.hook import indexer
 from forewarn.hook.pipeline import compile_pattern
+from forewarn.regexes import code_record
 from tests.hook_fixtures import lesson, write_manifest
 
 # (source, flags, words a matching text is likely made of)
@@ -99,7 +100,7 @@ def test_precompiled_patterns_behave_like_re_compile(
     source: str, flags: str, words: list[str]
 ) -> None:
     bits = indexer.regex_flags(flags)
-    record = indexer.precompile(source, bits, indexer.sre_parse.parse(source, bits))
+    record = code_record(source, bits, indexer.sre_parse.parse(source, bits))
     assert record["code"] is not None
     pattern = compile_pattern(json.loads(json.dumps(record)))  # as read back from the index
     reference = re.compile(source, bits)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -25,12 +24,13 @@ from typing import Any
 
 import orjson
 
+from forewarn import regexes
 from forewarn.hashes import blake2b
 
 _GROUP_PREFIX = "forewarn."
 _CACHE_VERSION = 1
 # `module.path:attr.path [extras]`, as importlib.metadata reads an entry point's value
-_SPEC = re.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\])?\s*$")
+_SPEC = regexes.compile(r"(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+)\s*)?(?:\[.*\])?\s*$")
 
 
 def load_spec(spec: str) -> Any:
@@ -71,27 +71,14 @@ def entry_points(group: str) -> list[tuple[str, str]]:
             return [(str(n), str(v)) for n, v in cached["groups"].get(group, [])]
     groups = _scan_installed()
     with contextlib.suppress(OSError):
-        from forewarn.fsutil import write_text_atomic
+        from forewarn.fsutil import prune_oldest, write_bytes_atomic
 
-        write_text_atomic(path, orjson.dumps({"version": _CACHE_VERSION, "key": key, "groups": groups}).decode())
-        _prune(path.parent)
+        write_bytes_atomic(path, orjson.dumps({"version": _CACHE_VERSION, "key": key, "groups": groups}))
+        prune_oldest(path.parent, "entry-points-*.json", _CACHES_KEPT)
     return [(n, v) for n, v in groups.get(group, [])]
 
 
 _CACHES_KEPT = 8  # environments (interpreter and sys.path) whose entry points stay cached
-
-
-def _prune(folder: Path) -> None:
-    """Keep the caches of the environments used last: a cache is written per `sys.path`, and a
-    script run from many folders would otherwise leave one file behind for each."""
-    caches = []
-    for cache in folder.glob("entry-points-*.json"):
-        with contextlib.suppress(OSError):
-            caches.append((cache.stat().st_mtime_ns, cache))
-    caches.sort(reverse=True)
-    for _, stale in caches[_CACHES_KEPT:]:
-        with contextlib.suppress(OSError):
-            stale.unlink()
 
 
 def _scan_installed() -> dict[str, list[tuple[str, str]]]:

@@ -11,12 +11,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from forewarn import regexes
 from forewarn.analyze import shell
 from forewarn.analyze.findings import Evidence, Failure, Finding
 from forewarn.analyze.score import Weights, score
 from forewarn.analyze.signature import error_line
 
-_CAUSAL = re.compile(r"\b(?:because|root cause|the issue is|the problem is|due to|caused by)\b", re.I)
+_CAUSAL = regexes.compile(r"\b(?:because|root cause|the issue is|the problem is|due to|caused by)\b", re.I)
 _MAX_EVIDENCE = 5
 
 # Kinds that are normal progress rather than a repeatable mistake unless a correction shows.

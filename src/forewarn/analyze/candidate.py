@@ -21,17 +21,18 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Literal
 
+from forewarn import regexes
 from forewarn.analyze import casefold, intent
 from forewarn.analyze.intent import Step
 from forewarn.analyze.signature import main_input, path_of
 from forewarn.model import PENDING, ToolCall
 
-_BACKGROUND = re.compile(r"^Command running in background", re.I)
+_BACKGROUND = regexes.compile(r"^Command running in background", re.I)
 _CANCELLED = casefold.LazyPattern(r"Sibling tool call errored|Cancelled: parallel tool call", re.I)
 _CANCELLED_LOW = casefold.lowered(_CANCELLED)
-_EMPTY_RESULT = re.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
+_EMPTY_RESULT = regexes.compile(r"^\s*(?:No files found|No matches found|Found 0 |No results)", re.I)
 # A run whose output still reports failures is not the clean run that fixed a build or test.
-_FAIL_MARKS = re.compile(
+_FAIL_MARKS = regexes.compile(
     r"^\s*(?:FAIL|FAILED|ERROR|Error:|error(?:\[\w+\])?:|npm ERR!|Traceback \(most recent)|"
     r"\b[1-9]\d* (?:failed|failing|failures?|errors?)\b|\bFAILED\b|--- FAIL|[✖✗❌](?!\s*0\b)|\berror TS\d+", re.M)
 # What a fix must have in its line (see `Candidate.has_words`): groups of words, and how many of
@@ -41,10 +42,10 @@ Need = tuple[tuple[tuple[str, ...], int], ...]
 # search for each costs far less than the pattern, which the regex engine tries at every place.
 _FAIL_HINTS = ("FAIL", "ERROR", "Error:", "error", "npm ERR!", "Traceback", "failed", "failing", "failure",
                "\u2716", "\u2717", "\u274c")
-_HEADER = re.compile(r"\A(?:Exit code:? -?\d+\s*\n)?(?:Wall time:[^\n]*\n)?(?:Output:\n)?")
+_HEADER = regexes.compile(r"\A(?:Exit code:? -?\d+\s*\n)?(?:Wall time:[^\n]*\n)?(?:Output:\n)?")
 # Where the words of a line end once its quotes and escapes are taken out: blanks (`\s`, which is
 # `str.isspace`, as the shell splitters use it) and the characters that end a command.
-_WORD_END = re.compile(r"[\s;&|]")
+_WORD_END = regexes.compile(r"[\s;&|]")
 _COMMAND_END = frozenset(";&|")
 _VERSION_CHARS = frozenset("0123456789.")
 

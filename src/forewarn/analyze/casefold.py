@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from forewarn import regexes
+
 
 class LazyPattern:
     """A case-insensitive pattern compiled on first use. Such a pattern is searched only in text
@@ -59,11 +61,15 @@ Pattern = re.Pattern[str] | LazyPattern
 def lowered(pattern: Pattern) -> re.Pattern[str]:
     """A case-sensitive copy of a case-insensitive pattern, for lowercased text. Only literal
     text is lowercased: escapes such as \\S or \\B keep their meaning."""
-    if not pattern.pattern.isascii() or re.match(r"\(\?[aiLmsux]+\)", pattern.pattern):
+    if not pattern.pattern.isascii() or _INLINE_FLAGS.match(pattern.pattern):
         raise ValueError("lowered() needs an ASCII pattern with its flags passed to re.compile")
-    source = re.sub(r"\\.|[^\\]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
-                    pattern.pattern)
-    return re.compile(source, pattern.flags & ~re.IGNORECASE)
+    source = _ESCAPE_OR_TEXT.sub(lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(),
+                                 pattern.pattern)
+    return regexes.compile(source, pattern.flags & ~re.IGNORECASE)
+
+
+_INLINE_FLAGS = regexes.compile(r"\(\?[aiLmsux]+\)")
+_ESCAPE_OR_TEXT = regexes.compile(r"\\.|[^\\]+")
 
 
 def folded(text: str) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from forewarn import regexes
 from forewarn.analyze import casefold, shell
 from forewarn.analyze.casefold import LazyPattern, lowered
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, ToolCall
@@ -52,7 +53,7 @@ _USAGE_ERROR = LazyPattern(
 _USAGE_HINTS = ("unknown ", "unrecognized ", "invalid ", " arg", "missing required", "no such option",
                 "no such subcommand", "illegal option", "not a ", "couldn't find a script", "missing script:",
                 " --help'")
-_USAGE_FIRST = re.compile(r"\A\s*(?:Exit code -?\d+\s*)?(?:usage|Usage|USAGE):")
+_USAGE_FIRST = regexes.compile(r"\A\s*(?:Exit code -?\d+\s*)?(?:usage|Usage|USAGE):")
 # Kind rules are matched against the start of the output and its error lines only: a long log or a
 # health report mentions "not installed" or "sandbox" in passing, and that says nothing.
 _FOCUS_HEAD = 800
@@ -147,7 +148,7 @@ _KIND_RULES: list[tuple[str, LazyPattern, tuple[str, ...]]] = [
 _Check = tuple[str, re.Pattern[str], tuple[str, ...]]  # (kind, lowered pattern, hints)
 _KIND_CHECKS: list[_Check] = [(kind, lowered(pattern), hints) for kind, pattern, hints in _KIND_RULES]
 _USAGE_ERROR_LOW = lowered(_USAGE_ERROR)
-_BUILD_TEST = re.compile(
+_BUILD_TEST = regexes.compile(
     r"^(?:pytest|py\.test|tox|nox|unittest|jest|vitest|mocha|ava|karma|playwright|cypress|go test|go build|go vet|"
     r"cargo (?:test|build|check|clippy|run)|make|cmake|ninja|gradle|gradlew|mvn|tsc|eslint|ruff|flake8|mypy|"
     r"pyright|pylint|black|prettier|rubocop|rspec|rake|phpunit|dotnet (?:test|build)|swift (?:test|build)|"
@@ -169,14 +170,14 @@ _HIDDEN_FAILURE_LINE = (
 # Every alternative starts at the start of a line, so the lines are searched in "\n" + output, after
 # a newline: `re` tries a pattern that starts with `^` at every character, one that starts with a
 # newline only at newlines.
-_HIDDEN_FAILURE = re.compile("\n(?:" + _HIDDEN_FAILURE_LINE + ")", _M)
+_HIDDEN_FAILURE = regexes.compile("\n(?:" + _HIDDEN_FAILURE_LINE + ")", _M)
 # Every alternative of _HIDDEN_FAILURE contains one of these: most outputs are passed on after a
 # few substring tests, without the (slower) search.
 _HIDDEN_FAILURE_HINTS = ("rror", "RROR", "atal", "ATAL", "sudo: ", "command not found", "Traceback", " option")
 # (without MULTILINE, `^` is the start of the text: only an output that starts with `<` can match)
-_PERSISTED_TOO_LARGE = re.compile(r"^<persisted-output>\s*Output too large", _I)
+_PERSISTED_TOO_LARGE = regexes.compile(r"^<persisted-output>\s*Output too large", _I)
 # argparse names the program `-` or `-c` only when the parser lives in a script given inline.
-_OWN_PARSER = re.compile(r"\busage: -c? \[")
+_OWN_PARSER = regexes.compile(r"\busage: -c? \[")
 _OWN_PARSER_HINT = "usage: -"
 _CANCELLED_SIBLING = LazyPattern(r"Sibling tool call errored|Cancelled: parallel tool call", _I)
 _CANCELLED_SIBLING_LOW = lowered(_CANCELLED_SIBLING)
@@ -186,18 +187,18 @@ _CRASH_MARKERS = ("Traceback (most recent", "panic:", "Segmentation fault", "com
 _HIDDEN_MAX_LINES = 40
 # Programs whose exit 1 is an answer (no match, differs, false) and whose exit 2 is an error.
 _ANSWERING = {"grep", "rg", "egrep", "fgrep", "ag", "diff", "cmp", "test", "[", "[["}
-_PROBE_MISUSED = re.compile(r"^(?:grep|rg|egrep|fgrep|diff|test|ls|find): (?:unrecognized|invalid|illegal|unknown) (?:option|argument)|"
-                            r"^Usage: (?:grep|rg|diff|ls|find) ", re.M)
+_PROBE_MISUSED = regexes.compile(r"^(?:grep|rg|egrep|fgrep|diff|test|ls|find): (?:unrecognized|invalid|illegal|unknown) (?:option|argument)|"
+                                 r"^Usage: (?:grep|rg|diff|ls|find) ", re.M)
 _PROBE_MISUSED_HINTS = (" option", " argument", "Usage: ")
 # An error of the filter itself (`grep: x: No such file or directory`), not of what it read.
-_FILTER_ERROR = re.compile(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", re.M)
+_FILTER_ERROR = regexes.compile(r"^(?:grep|rg|diff): .*(?:No such file|Is a directory|error)", re.M)
 _FILTER_ERROR_HINTS = ("No such file", "Is a directory", "error")
-_PRODUCER_ERROR = re.compile(r"^(?:fatal|error|ERROR|Error|ssh|curl|wget)(?:\[\w+\])?: |Could not resolve host|"
-                             r"Temporary failure in name resolution|Permission denied|command not found", re.M)
+_PRODUCER_ERROR = regexes.compile(r"^(?:fatal|error|ERROR|Error|ssh|curl|wget)(?:\[\w+\])?: |Could not resolve host|"
+                                  r"Temporary failure in name resolution|Permission denied|command not found", re.M)
 # A line whose exit status is not the status of all its parts: a pipe, `||`, `;` or a newline.
-_HIDES_STATUS = re.compile(r"(?<!\|)\|(?!\|)|\|\||;|\n")
-_QUOTED = re.compile(r"'[^']*'|" + r'"(?:[^"\\]|\\.)*"', re.S)
-_WRITES_FILE = re.compile(r"(?<![0-9&])>>?\s*(?!/dev/null|&)[\w./~$\"'-]")
+_HIDES_STATUS = regexes.compile(r"(?<!\|)\|(?!\|)|\|\||;|\n")
+_QUOTED = regexes.compile(r"'[^']*'|" + r'"(?:[^"\\]|\\.)*"', re.S)
+_WRITES_FILE = regexes.compile(r"(?<![0-9&])>>?\s*(?!/dev/null|&)[\w./~$\"'-]")
 
 
 def classify(call: ToolCall, text: str | None = None) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from forewarn import regexes
 from forewarn.analyze import shell
 
 # Steps that only prepare or decorate a command line.
@@ -45,7 +46,7 @@ _LOOKING_STEMS = frozenset(w[:-1] if len(w) > 3 and w.endswith("s") else w for w
 _FILE_TOOLS = _LOOKERS | {"mkdir", "rm", "rmdir", "cp", "mv", "chmod", "chown", "touch", "ln", "open", "xdg-open",
                           "code", "vim", "vi", "nano", "emacs", "tar", "unzip", "zip", "rsync", "scp", "install"}
 # Interpreters: the script they run is part of what was run.
-_INTERPRETERS = re.compile(r"(?:python|pypy)[0-9.]*|py|node|deno|bun|ruby|perl|php|bash|sh|zsh|Rscript|lua|tsx|ts-node")
+_INTERPRETERS = regexes.compile(r"(?:python|pypy)[0-9.]*|py|node|deno|bun|ruby|perl|php|bash|sh|zsh|Rscript|lua|tsx|ts-node")
 # The programs of interpreter steps (`is_interpreter`): a step's program has no version suffix.
 INTERPRETER_NAMES = frozenset({"python", "pypy", "py", "node", "deno", "bun", "ruby", "perl", "php", "bash", "sh",
                                "zsh", "Rscript", "lua", "tsx", "ts-node"})
@@ -53,8 +54,8 @@ INTERPRETER_NAMES = frozenset({"python", "pypy", "py", "node", "deno", "bun", "r
 # matched); `tail` keeps the closing summary and is not one of them.
 _HIDING_FILTERS = {"grep", "rg", "egrep", "fgrep", "ag", "head", "awk", "sed", "cut", "jq", "wc", "sort", "uniq"}
 _DRY_RUN = {"--dry-run", "--dryrun", "--dry_run", "--what-if", "--just-print", "--recon", "--simulate"}
-_REDIRECT_TARGET = re.compile(r"(?<![0-9&<])>>?\s*(['\"]?)([^\s'\";|&>]+)\1")
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{3,}")
+_REDIRECT_TARGET = regexes.compile(r"(?<![0-9&<])>>?\s*(['\"]?)([^\s'\";|&>]+)\1")
+_TOKEN = regexes.compile(r"[A-Za-z_][A-Za-z0-9_-]{3,}")
 # Words every script has: they say nothing about what a script does.
 _KEYWORDS = frozenset({
     "from", "import", "print", "return", "self", "True", "False", "None", "with", "open", "pass", "else",
@@ -63,16 +64,16 @@ _KEYWORDS = frozenset({
     "Path", "pathlib", "json", "sys", "argv", "exit", "text", "read_text", "write_text", "encoding",
     "utf-8", "console", "require", "null", "undefined", "this", "echo", "true", "false",
 })
-_ARRAY_ASSIGN = re.compile(r"^[A-Za-z_]\w*=\(")
-_REDIRECT_WORD = re.compile(r"^(?:\d*>>?|&>|\d*<|<<<?)")
-_VARIABLE = re.compile(r"^\$\{?([A-Za-z_]\w*)")
+_ARRAY_ASSIGN = regexes.compile(r"^[A-Za-z_]\w*=\(")
+_REDIRECT_WORD = regexes.compile(r"^(?:\d*>>?|&>|\d*<|<<<?)")
+_VARIABLE = regexes.compile(r"^\$\{?([A-Za-z_]\w*)")
 _HELP_FLAGS = {"--help", "-h", "-help", "--usage", "--version", "-V", "help"}
-_POWERSHELL = re.compile(r"^(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*?-(?:Command|c)\s+(.*)$", re.I | re.S)
-_CMD_C = re.compile(r"^cmd(?:\.exe)?\s+/[cCkK]\s+(.*)$", re.S)
-_TAG = re.compile(r"[:@][\w.+-]*$")
-_VERSION_SUFFIX = re.compile(r"[0-9.]+$")
-_PYTHON = re.compile(r"(?:python|pypy)[0-9.]*|py")
-_PATHISH = re.compile(r"[/~]|\.\w{1,6}$")
+_POWERSHELL = regexes.compile(r"^(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*?-(?:Command|c)\s+(.*)$", re.I | re.S)
+_CMD_C = regexes.compile(r"^cmd(?:\.exe)?\s+/[cCkK]\s+(.*)$", re.S)
+_TAG = regexes.compile(r"[:@][\w.+-]*$")
+_VERSION_SUFFIX = regexes.compile(r"[0-9.]+$")
+_PYTHON = regexes.compile(r"(?:python|pypy)[0-9.]*|py")
+_PATHISH = regexes.compile(r"[/~]|\.\w{1,6}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,8 +471,8 @@ def _word_set(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(out)
 
 
-_PART_SEPARATORS = re.compile(r"[:_\-/]")
-_SUBCOMMAND_WORD = re.compile(r"[A-Za-z][\w:.-]{0,40}")
+_PART_SEPARATORS = regexes.compile(r"[:_\-/]")
+_SUBCOMMAND_WORD = regexes.compile(r"[A-Za-z][\w:.-]{0,40}")
 
 
 def word_parts(w: str) -> frozenset[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from forewarn import regexes
 from forewarn.analyze import shell
 from forewarn.analyze.signature import main_input, path_of
 from forewarn.model import ToolCall, Turn
 
-_CORRECTION = re.compile(
+_CORRECTION = regexes.compile(
     r"^\s*(?:no[,.!\s]|nope|don'?t|do not|stop|wrong|that'?s (?:not|wrong)|instead|actually|use\b|"
     r"please use|you should|not that|why did you|never)", re.I)
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from forewarn import regexes
 from forewarn.analyze import intent
 from forewarn.analyze.candidate import (
     Candidate,
@@ -69,7 +70,7 @@ _INVOCATION = {"wrong_cli_usage", "command_not_found", "env_runtime"}
 _USER = {"user_rejected", "user_interrupt"}
 # Lookups whose fix is the same tool again (on the same or a related path).
 _AS_IS = frozenset({"tool_validation", *_USER})
-_DIRECTORY = re.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)
+_DIRECTORY = regexes.compile(r"EISDIR|is a directory|illegal operation on a directory", re.I)
 # Shell programs that do what a read / search / listing tool does.
 _SHELL_ACTION = {
     "read": {"cat", "head", "tail", "less", "more", "bat", "sed", "nl", "awk", "jq", "xxd", "od"},
@@ -77,9 +78,9 @@ _SHELL_ACTION = {
     "glob": {"ls", "find", "fd", "tree", "du"},
 }
 # Shell edits of a file in place, and scripts that write a file.
-_IN_PLACE = re.compile(r"\b(?:sed|gsed)\s+(?:-[\w.]*\s+)*-i|\bperl\s+-\w*i|\bawk\s+-i\s*inplace")
-_SCRIPT_WRITE = re.compile(r"write_text|write_bytes|\.write\(|open\([^)]*['\"][wa]\+?b?['\"]|writeFileSync|"
-                           r"File\.write|fs\.write")
+_IN_PLACE = regexes.compile(r"\b(?:sed|gsed)\s+(?:-[\w.]*\s+)*-i|\bperl\s+-\w*i|\bawk\s+-i\s*inplace")
+_SCRIPT_WRITE = regexes.compile(r"write_text|write_bytes|\.write\(|open\([^)]*['\"][wa]\+?b?['\"]|writeFileSync|"
+                                r"File\.write|fs\.write")
 # Programs that show part of a file.
 _PART_READERS = {"head", "tail", "sed", "grep", "rg", "awk", "jq", "wc", "less", "cut"}
 # Searchers: an empty result found nothing, whatever the exit status.
@@ -92,7 +93,7 @@ _ALTERNATIVES = [frozenset(g) for g in (
 )]
 # A user who declines a change and says it should not be made at all has redirected the work:
 # the next change to the same target is not a revision of the declined one.
-_REDIRECTED = re.compile(
+_REDIRECTED = regexes.compile(
     r"\b(?:revert|undo|roll ?back|(?:don'?t|do not) (?:need|want|change|touch|edit|modify)|no need|"
     r"not (?:needed|necessary)|leave (?:it|this|that|them) (?:alone|as is)|without (?:making |any )?changes?)\b", re.I)
 

@@ -9,22 +9,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from forewarn import regexes
 from forewarn.analyze import casefold
 
 MASK = "[REDACTED]"
 
 _PATTERNS: list[re.Pattern[str]] = [
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
-    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab
-    re.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}\b"),  # Anthropic / OpenAI / Stripe
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
-    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),
-    re.compile(r"\bpypi-[A-Za-z0-9_-]{50,}\b"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
+    regexes.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    regexes.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
+    regexes.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    regexes.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),
+    regexes.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab
+    regexes.compile(r"\bsk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{20,}\b"),  # Anthropic / OpenAI / Stripe
+    regexes.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack
+    regexes.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
+    regexes.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),
+    regexes.compile(r"\bpypi-[A-Za-z0-9_-]{50,}\b"),
+    regexes.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
 ]
 # For each of _PATTERNS, substrings one of which every match contains: a rule whose substrings
 # are all absent from the text cannot change it, and is not run.
@@ -45,12 +46,12 @@ _BEARER_LOW = casefold.lowered(_BEARER)
 # Where matches of the two can start: both begin with `\b` and a run of letters, so the regex
 # engine tries every position of the text; a search for the names alone skips ahead to the few
 # places worth trying (see `_anchored`). Lowercase already.
-_SECRET_NAME_LOW = re.compile(_SECRET_NAME)
-_BEARER_NAME_LOW = re.compile(_BEARER_NAME)
+_SECRET_NAME_LOW = regexes.compile(_SECRET_NAME)
+_BEARER_NAME_LOW = regexes.compile(_BEARER_NAME)
 # Words one of which _ASSIGNMENT and _BEARER need (tested on the folded text, see `redact`).
 _ASSIGNMENT_WORDS = ("secret", "token", "passw", "key", "auth", "credential")
 _BEARER_WORDS = ("bearer", "basic", "token")
-_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
+_URL_CREDENTIALS = regexes.compile(r"(\b[a-z][a-z0-9+.-]*://)([^/\s:@]+):([^/\s@]+)@")
 # Cheap substring hints, one of which every rule below needs (in lowercased text; the tests check
 # them against every alternative of every rule): most text has no secret, and a lowercase + a few
 # `in` tests cost far less than a dozen regex substitutions.
@@ -60,7 +61,7 @@ _HINTS = (
     "access_key", "access-key", "accesskey", "session_key", "session-key", "sessionkey", "bearer", "basic",
     "akia", "asia", "glpat", "sk-", "xox", "aiza", "npm_", "pypi-", "eyj",
 )
-_HOME = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)([^/\\\s\"']+)")
+_HOME = regexes.compile(r"(?:/home/|/Users/|[A-Za-z]:\\Users\\)([^/\\\s\"']+)")
 
 
 def redact(text: str) -> str:

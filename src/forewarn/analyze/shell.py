@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_SPLIT = re.compile(r"\s*(?:&&|\|\||;|\n|(?<![|>])\|(?![|]))\s*")
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_REDIRECT = re.compile(r"^\d?>>?&?\d?$|^\d?>&\d$|^&>$|^<$")
+from forewarn import regexes
+
+_SPLIT = regexes.compile(r"\s*(?:&&|\|\||;|\n|(?<![|>])\|(?![|]))\s*")
+_ENV_ASSIGN = regexes.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_REDIRECT = regexes.compile(r"^\d?>>?&?\d?$|^\d?>&\d$|^&>$|^<$")
 
 # Wrappers that run another command: skipped when looking for the program that matters.
 _WRAPPERS = {"sudo", "time", "timeout", "nice", "nohup", "env", "exec", "command", "builtin", "xargs", "stdbuf"}
@@ -38,8 +40,8 @@ VIEWERS = {
 }
 _GIT_VIEW = {"log", "show", "diff", "blame", "grep", "status", "reflog", "ls-files"}
 # (compiled once: `family` and `runner_of` run for every failure and fix)
-_PYTHON = re.compile(r"python[0-9.]*|py")
-_SUBCOMMAND = re.compile(r"[a-z][a-z0-9_:-]{1,30}")
+_PYTHON = regexes.compile(r"python[0-9.]*|py")
+_SUBCOMMAND = regexes.compile(r"[a-z][a-z0-9_:-]{1,30}")
 
 
 # One simple command and the separator that ends it. A command is a run of tokens: ordinary
@@ -47,7 +49,7 @@ _SUBCOMMAND = re.compile(r"[a-z][a-z0-9_:-]{1,30}")
 # the character it escapes, `>|` (a redirection, not a pipe) and a lone `&`. Every character
 # belongs to exactly one token or separator (a separator or the end always follows the tokens, so
 # the match never has to backtrack), and the commands are the exact text between separators.
-_SEGMENT = re.compile(r"""
+_SEGMENT = regexes.compile(r"""
     ((?: [^'"\\;\n&|>]+
        | '[^']*'?
        | "(?:[^"\\]+|\\.?)*"?
@@ -69,8 +71,8 @@ def split_segments(command: str) -> tuple[str, ...]:
     return tuple(s for p in _SEGMENT.findall(command) if (s := p.strip()))
 
 
-_TOKEN = re.compile(r"""(?:[^\s'"\\]|\\.|"(?:[^"\\]|\\.)*"?|'[^']*'?)+""")
-_QUOTED = re.compile(r""""((?:[^"\\]|\\.)*)"?|'([^']*)'?|\\(.)""", re.S)
+_TOKEN = regexes.compile(r"""(?:[^\s'"\\]|\\.|"(?:[^"\\]|\\.)*"?|'[^']*'?)+""")
+_QUOTED = regexes.compile(r""""((?:[^"\\]|\\.)*)"?|'([^']*)'?|\\(.)""", re.S)
 
 
 def _unquote(token: str) -> str:
@@ -134,7 +136,7 @@ def program(segment: str) -> str:
     return ws[0].rsplit("/", 1)[-1] if ws else ""
 
 
-_SHELL_C = re.compile(r"^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(.*)$", re.S)
+_SHELL_C = regexes.compile(r"^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(.*)$", re.S)
 
 
 @lru_cache(maxsize=8192)  # pairing asks for the same calls' commands over and over
@@ -306,11 +308,11 @@ def has_section_headers(command: str) -> bool:
 
 
 # A here-document's marker (`<<EOF`, `<<-'PY'`): its lines go with the command that reads them.
-HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
+HEREDOC = regexes.compile(r"<<-?\s*(['\"]?)([A-Za-z_][\w-]*)\1")
 # The characters that decide how a line splits (`split_pipelines`), and those that end or escape
 # inside a double-quoted string: everything else is copied as it is.
-_SPECIAL = re.compile(r"['\"\\\n;&|]")
-_DOUBLE_QUOTED_STOP = re.compile(r'["\\]')
+_SPECIAL = regexes.compile(r"['\"\\\n;&|]")
+_DOUBLE_QUOTED_STOP = regexes.compile(r'["\\]')
 
 
 def split_pipelines(command: str) -> list[tuple[list[str], str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from forewarn import regexes
 from forewarn.analyze import casefold, shell
 from forewarn.model import ToolCall
 
@@ -20,11 +21,11 @@ from forewarn.model import ToolCall
 # with `\b` at every place of the line, and one that begins with a character class only where
 # the class matches. After the digit, `(?<!\w.)` asks what `\b` before it asked: that the
 # character before is not a word character.
-_HEX = re.compile(r"[0-9a-fA-F](?<!\w.)(?:[0-9a-fA-F]{6,}\b|"
-                  r"[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)")
-_NUM = re.compile(r"\d+(?:\.\d+)*")
-_TMP = re.compile(r"/(?:tmp|var/folders)/\S*")
-_SPACE = re.compile(r"\s+")
+_HEX = regexes.compile(r"[0-9a-fA-F](?<!\w.)(?:[0-9a-fA-F]{6,}\b|"
+                       r"[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)")
+_NUM = regexes.compile(r"\d+(?:\.\d+)*")
+_TMP = regexes.compile(r"/(?:tmp|var/folders)/\S*")
+_SPACE = regexes.compile(r"\s+")
 # Words that make a line an error line (none spans lines: the first line that has one is the
 # line of the first word found). Plain lowercase words: the pattern is only their alternation.
 _ERROR_WORDS = ("error", "fatal", "not found", "no such", "denied", "unknown", "invalid", "unrecognized", "cannot",
@@ -35,11 +36,11 @@ _LONGEST_ERROR_WORD = max(map(len, _ERROR_WORDS))
 # A leftmost match never starts inside a run of `[\w.-]` (it would start where the run does), so
 # the lookbehind changes no match; it only spares the search a rescan of the run from each of its
 # characters.
-_PATH_PREFIX = re.compile(r"(?<![\w.-])(?:[\w.-]*/)+([\w.-]+)")
+_PATH_PREFIX = regexes.compile(r"(?<![\w.-])(?:[\w.-]*/)+([\w.-]+)")
 # Where a long error line is cut before it is normalised (see `error_key`): three times the
 # longest key, the normal form being often shorter than the line.
 KEY_CUT = 240
-_NOISE_PREFIX = re.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
+_NOISE_PREFIX = regexes.compile(r"^(?:Exit code -?\d+\s*|<tool_use_error>|\s+)+")
 
 
 def _error_line_of(body: str) -> str:

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import click
 
-from forewarn import __version__
+from forewarn import __version__, regexes
 from forewarn.cli.context import Context
 from forewarn.errors import ForewarnError
 
@@ -107,6 +107,9 @@ def run() -> NoReturn:
     output is flushed first. If a command left a thread running, Python's normal exit (which
     waits for it) is kept.
 
+    Regular expressions compiled by this command that the cache did not have are added to it
+    (`forewarn.regexes`).
+
     The garbage collector is off until the command's module is imported: imports make thousands
     of objects that live as long as the process, and walking them over and over finds nothing.
     They are then frozen (never walked again) and the collector turns back on for the command."""
@@ -115,6 +118,7 @@ def run() -> NoReturn:
         code = main()
     except SystemExit as exc:  # click's own exit, after output was cut short by a closed pipe
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    regexes.save()  # patterns this command compiled anew: the next one loads them ready-made
     threading = sys.modules.get("threading")
     if threading is not None and any(t.is_alive() and not t.daemon for t in threading.enumerate()
                                      if t is not threading.main_thread()):

@@ -9,8 +9,9 @@ What it precomputes so the hook does not have to:
 - lessons grouped per tool family and sorted by rank, after the config's confidence/priority floor;
 - for each regex, a *required literal* prefilter taken from the parsed pattern (a plain substring
   test then rules out nearly every lesson without compiling its regex);
-- for each regex, the compiled SRE code of this interpreter, so the hook hands it to `_sre.compile`
-  without importing `re` at all (falls back to `re.compile` when that is not possible).
+- for each regex, the compiled SRE code of this interpreter (`forewarn.regexes.code_record`), so
+  the hook hands it to `_sre.compile` without importing `re` at all (falls back to `re.compile`
+  when that is not possible).
 
 Invariants:
 - a prefilter never rejects a text the regex would match (it may accept texts the regex rejects);
@@ -24,7 +25,6 @@ Invariants:
 
 from __future__ import annotations
 
-import _sre  # type: ignore[import-not-found,unused-ignore]
 import json
 import os
 import re
@@ -41,13 +41,12 @@ from forewarn.hook.index import (
     index_dir_for,
 )
 from forewarn.hook.targets import SHELL, TOOL_FAMILY
+from forewarn.regexes import code_record
 
 if sys.version_info >= (3, 11):
-    from re import _compiler as sre_compile
     from re import _constants as sre_constants
     from re import _parser as sre_parse
 else:  # pragma: no cover - Python 3.10
-    import sre_compile
     import sre_constants
     import sre_parse
 
@@ -235,7 +234,7 @@ def _compile_patterns(sources: Any) -> tuple[list[Any], list[Any]]:
             continue
         try:
             parsed = sre_parse.parse(source, flags)
-            record = precompile(source, flags, parsed)
+            record = code_record(source, flags, parsed)
             if record["code"] is None:
                 re.compile(source, flags)  # precompiling failed: is the pattern usable at all?
         except (re.error, RecursionError, OverflowError, ValueError, TypeError):
@@ -243,30 +242,6 @@ def _compile_patterns(sources: Any) -> tuple[list[Any], list[Any]]:
         prefilters.append(required_literals(parsed, flags))
         compiled.append(record)
     return prefilters, compiled
-
-
-def precompile(source: str, flags: int, parsed: Any) -> dict[str, Any]:
-    """The arguments `_sre.compile` needs, checked by compiling them once here."""
-    record: dict[str, Any] = {"source": source, "flags": flags, "code": None}
-    try:
-        code = sre_compile._code(parsed, flags)  # type: ignore[attr-defined]
-        groupindex = dict(parsed.state.groupdict)
-        indexgroup: list[str | None] = [None] * parsed.state.groups
-        for name, i in groupindex.items():
-            indexgroup[i] = name
-        all_flags = flags | parsed.state.flags
-        groups = parsed.state.groups - 1
-        _sre.compile(source, all_flags, code, groups, groupindex, tuple(indexgroup))
-    except Exception:
-        return record  # the hook falls back to re.compile
-    record.update(
-        code=list(code),
-        all_flags=all_flags,
-        groups=groups,
-        groupindex=groupindex,
-        indexgroup=indexgroup,
-    )
-    return record
 
 
 def required_literals(parsed: Any, flags: int) -> list[list[Any]] | None:

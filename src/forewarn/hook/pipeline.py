@@ -290,21 +290,11 @@ def _regex_matches(patterns: Any, targets: list[str]) -> bool:
 
 def compile_pattern(record: dict[str, Any]) -> Any:
     """A compiled regex from an index record, via the precompiled SRE code when it is present."""
-    code = record.get("code")
-    if code is not None:
-        try:
-            import _sre  # type: ignore[import-not-found,unused-ignore]
+    from forewarn.regexes import from_record
 
-            return _sre.compile(
-                record["source"],
-                record["all_flags"],
-                code,
-                record["groups"],
-                record["groupindex"],
-                tuple(record["indexgroup"]),
-            )
-        except Exception:
-            pass  # another interpreter's code or a damaged record: compile from source
+    pattern = from_record(record)
+    if pattern is not None:
+        return pattern  # else another interpreter's code or a damaged record: compile from source
     import re
 
     return re.compile(record["source"], record.get("flags", 0))

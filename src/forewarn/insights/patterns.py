@@ -22,12 +22,12 @@ which puts large, real effects ahead of small ones that a big sample makes signi
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from forewarn import regexes
 from forewarn.analyze.signature import error_line
 from forewarn.insights.stats import (
     POSITIONS,
@@ -48,9 +48,9 @@ STRONG_LIFT = 1.25
 _MAX_FUZZY = 1500  # signatures per family:kind bucket compared pairwise; beyond, exact folding only
 CORRELATE = ("tool", "project", "model", "family", "command", "agent", "version")
 PAIRS = (("tool", "project"), ("command", "project"), ("family", "model"))
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_QUOTED = re.compile(r"(['\"`]).*?\1")
-_PATHISH = re.compile(r"(?:[\w.~-]*/)+([\w.-]+)")
+_ANSI = regexes.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_QUOTED = regexes.compile(r"(['\"`]).*?\1")
+_PATHISH = regexes.compile(r"(?:[\w.~-]*/)+([\w.-]+)")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from forewarn import regexes
 from forewarn.lessons.ulid import new_ulid
 
 SCHEMA_BASE = "https://raw.githubusercontent.com/forewarn/forewarn/main/src/forewarn/data/schemas/"
@@ -54,7 +55,7 @@ ULID_PATTERN = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TAG_PATTERN = r"^[a-z][a-z0-9_-]*:[a-z0-9][a-z0-9._+/#-]*$"
 HASH_PATTERN = r"^(?:sha256:[0-9a-f]{64})?$"
-TAG_RE = re.compile(TAG_PATTERN)
+TAG_RE = regexes.compile(TAG_PATTERN)
 # The tag categories seed 003 names; others are allowed (they are only labels) but these are the
 # ones the hook and the CLI-intelligence aggregation understand.
 KNOWN_TAG_CATEGORIES = ("lang", "tool", "topic", "env", "severity", "platform", "kind", "project")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from forewarn import regexes
 from forewarn.lessons import model
 from forewarn.lessons.model import Lesson, Provenance, Triggers
 from forewarn.lessons.triggers import (
@@ -41,8 +42,8 @@ from forewarn.model import TOOL_FAMILY, tool_family
 
 TAG_CONFIDENCE = 0.85  # seed 003: self-reported lessons start at 0.85
 TAG_PRIORITY = 4  # base 3 + 1 for a self-report; the analyzer's scoring may raise it
-_MARKER = re.compile(r"(?<![\w/])#lesson(?![\w-])[ \t]*(?:\r?\n|$)|#/lesson(?![\w-])")
-_FIELD = re.compile(r"^[ \t>*-]*([A-Za-z][A-Za-z _-]{0,24}?)[ \t]*:[ \t]?(.*)$")
+_MARKER = regexes.compile(r"(?<![\w/])#lesson(?![\w-])[ \t]*(?:\r?\n|$)|#/lesson(?![\w-])")
+_FIELD = regexes.compile(r"^[ \t>*-]*([A-Za-z][A-Za-z _-]{0,24}?)[ \t]*:[ \t]?(.*)$")
 _ALIASES = {
     "tool": "tool", "tools": "tool", "tool_name": "tool",
     "trigger": "trigger", "command": "trigger", "when": "trigger",
@@ -51,9 +52,9 @@ _ALIASES = {
     "tags": "tags", "tag": "tags",
     "summary": "summary",
 }
-_CODE = re.compile(r"`([^`\n]{1,300})`")
-_ENV_WORD = re.compile(r"\b[A-Z_][A-Z0-9_]*=[^\s`'\",;]+")
-_PATHISH = re.compile(r"^[~./\w-]*[/.][\w./*?{},\[\]-]*$")
+_CODE = regexes.compile(r"`([^`\n]{1,300})`")
+_ENV_WORD = regexes.compile(r"\b[A-Z_][A-Z0-9_]*=[^\s`'\",;]+")
+_PATHISH = regexes.compile(r"^[~./\w-]*[/.][\w./*?{},\[\]-]*$")
 _CANONICAL_TOOLS = {name.lower(): name for name in TOOL_FAMILY}
 _SHELL_WORDS = {"bash", "shell", "sh", "terminal", "zsh", "cmd", "powershell"}
 

@@ -22,6 +22,7 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from forewarn import regexes
 from forewarn.analyze.shell import core_segments, program_words, runner_of, words
 
 if TYPE_CHECKING:
@@ -31,11 +32,11 @@ COMMAND_FLAGS = "i"
 PATH_FLAGS = ""
 ALLOWED_FLAGS = "imsx"
 _FLAG_BITS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-_LEADING_FLAGS = re.compile(r"^\(\?([a-zA-Z]+)\)")
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SUBCOMMAND = re.compile(r"[a-z][a-z0-9_:-]{1,30}")
-_SECRETISH = re.compile(r"(?i)token|secret|passw|api[_-]?key|auth|bearer|credential|private")
-_RANDOMISH = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
+_LEADING_FLAGS = regexes.compile(r"^\(\?([a-zA-Z]+)\)")
+_ENV_ASSIGN = regexes.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SUBCOMMAND = regexes.compile(r"[a-z][a-z0-9_:-]{1,30}")
+_SECRETISH = regexes.compile(r"(?i)token|secret|passw|api[_-]?key|auth|bearer|credential|private")
+_RANDOMISH = regexes.compile(r"[A-Za-z0-9+/_=-]{24,}")
 # segments that only move around or set up: never the head of a lesson
 _SETUP = {"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", ":", "echo", "sleep"}
 _MAX_TOKENS = 4
@@ -169,7 +170,7 @@ def glob_to_regex(glob: str) -> str:
     return body + ("/" if subtree else "$")
 
 
-_GLOB_SPECIAL = re.compile(r"([*?\[\]{}])")
+_GLOB_SPECIAL = regexes.compile(r"([*?\[\]{}])")
 
 
 def escape_glob(text: str) -> str:

@@ -10,13 +10,14 @@ lessons added together keeps its order.
 
 from __future__ import annotations
 
-import re
 import secrets
 import threading
 import time
 
+from forewarn import regexes
+
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")  # first char <= 7: 48-bit timestamp
+ULID_RE = regexes.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")  # first char <= 7: 48-bit timestamp
 
 _RANDOM_BITS = 80
 _lock = threading.Lock()

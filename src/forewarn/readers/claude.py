@@ -26,11 +26,11 @@ an ERROR here even when the analyzers later judge it benign).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from forewarn import regexes
 from forewarn.model import (
     ERROR,
     INTERRUPTED,
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
 REJECT_PREFIX = "The user doesn't want to proceed with this tool use"
 REJECT_SAID = "the user said:\n"
 INTERRUPT_TEXT = "[Request interrupted by user"
-_EXIT_CODE = re.compile(r"^Exit code (-?\d+)")
-_TIMEOUT = re.compile(r"^Command timed out after|^Error: Command timed out|timed out after \d+")
+_EXIT_CODE = regexes.compile(r"^Exit code (-?\d+)")
+_TIMEOUT = regexes.compile(r"^Command timed out after|^Error: Command timed out|timed out after \d+")
 _MAX_USER_TEXT = 4000
 
 _KNOWN_TYPES = frozenset(

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from forewarn import regexes
 from forewarn.model import (
     ERROR,
     INTERRUPTED,
@@ -99,14 +100,14 @@ _KNOWN_ITEMS = frozenset(
 )
 
 # User-role items Codex injects itself (instructions, environment, markers): not the user's words.
-_INJECTED = re.compile(
+_INJECTED = regexes.compile(
     r"^\s*(?:<(?:environment_context|user_instructions|INSTRUCTIONS|turn_aborted|permissions instructions"
     r"|collaboration_mode|user_shell_command|skill|subagent_notification|model_switch|personality_spec"
     r"|apps_instructions|user_action)>|# AGENTS\.md instructions)"
 )
-_CWD_TAG = re.compile(r"<cwd>([^<\n]+)</cwd>")
-_UUID = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
-_ENVELOPE = re.compile(rb'"type":"(?:session_meta|turn_context|response_item|event_msg|compacted)","payload":')
+_CWD_TAG = regexes.compile(r"<cwd>([^<\n]+)</cwd>")
+_UUID = regexes.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$")
+_ENVELOPE = regexes.compile(rb'"type":"(?:session_meta|turn_context|response_item|event_msg|compacted)","payload":')
 
 
 class _State:

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from forewarn import regexes
 from forewarn.model import ERROR, INTERRUPTED, OK, PENDING, REJECTED, clip
 from forewarn.readers.toolfacts import (
     MAX_INPUT_STR,
@@ -38,12 +39,12 @@ from forewarn.readers.toolfacts import (
 )
 
 # Exit status in the many shapes Codex gives it (see module docstring).
-_EXIT_HEADER = re.compile(r"^Exit code: (-?\d+)")
-_UNIFIED_HEADER = re.compile(
+_EXIT_HEADER = regexes.compile(r"^Exit code: (-?\d+)")
+_UNIFIED_HEADER = regexes.compile(
     r"^Wall time: [^\n]*\n(?:Process exited with code (-?\d+)|Process running with session ID (\d+))", re.M
 )
-_SANDBOX_EXIT = re.compile(r"^failed in sandbox[^\n]*?exit code:? (-?\d+)")
-_TIMEOUT = re.compile(r"(?:^|\n)command timed out after \d+|execution error: command timed out")
+_SANDBOX_EXIT = regexes.compile(r"^failed in sandbox[^\n]*?exit code:? (-?\d+)")
+_TIMEOUT = regexes.compile(r"(?:^|\n)command timed out after \d+|execution error: command timed out")
 _TIMEOUT_HINT = "command timed out"  # cheap substring test before the regex
 _REJECTIONS = ("exec command rejected by user", "patch rejected by user", "rejected by user")
 _TOOL_ERRORS = (
@@ -201,7 +202,7 @@ ENVELOPE_ACTIONS: dict[bytes, object] = {
 # `"payload":{"type":"` or `"cwd":"`. Groups: 1 timestamp, 2 a plain leading cwd of a
 # turn_context, 3 the payload type (None for turn_context). Any other head goes to `triage`.
 _PLAIN = rb'[ !#-\[\]-~]'
-HEAD = re.compile(
+HEAD = regexes.compile(
     rb'\{"timestamp":"(' + _PLAIN + rb'{1,40})","type":"(?:turn_context","payload":\{(?:"cwd":"('
     + _PLAIN + rb'*)")?|[a-z_]{1,24}","payload":\{"type":"([^"]{0,47})")'
 )

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from forewarn import regexes
 from forewarn.model import (
     ERROR,
     INTERRUPTED,
@@ -55,13 +56,13 @@ MAX_DOCUMENT = 256 * 1024 * 1024  # a whole-document file larger than this is no
 
 _TERMINAL = {"success": OK, "error": ERROR}
 _DENIED = "User did not allow tool call"
-_EXIT_CODE = re.compile(r"^Exit Code: (-?\d+)\s*$", re.M)
+_EXIT_CODE = regexes.compile(r"^Exit Code: (-?\d+)\s*$", re.M)
 _TIMEOUT = "Command was automatically cancelled because it exceeded the timeout"
 _USER_CANCELLED = ("Command was cancelled by user", "[Operation Cancelled]")
 _SETUP = "This is the Gemini CLI. We are setting up the context for our chat."
-_SETUP_CWD = re.compile(r"I'm currently working in the directory: ([^\n]+)")
+_SETUP_CWD = regexes.compile(r"I'm currently working in the directory: ([^\n]+)")
 _STREAM_TYPES = frozenset({"init", "message", "tool_use", "tool_result", "error", "result"})
-_SNIFF_STREAM = re.compile(rb'"type":\s*"(init|tool_use|tool_result)"')
+_SNIFF_STREAM = regexes.compile(rb'"type":\s*"(init|tool_use|tool_result)"')
 
 
 class _State:
@@ -441,7 +442,7 @@ class GeminiReader(Reader):
 
 # -- pure helpers ----------------------------------------------------------------------------
 
-_HASH_DIR = re.compile(r"^[0-9a-f]{64}$")
+_HASH_DIR = regexes.compile(r"^[0-9a-f]{64}$")
 _CHECKPOINT_HEAD = 4 * 1024 * 1024
 
 
@@ -469,7 +470,7 @@ def _checkpoint_dirs(project_tmp: Path) -> list[str]:
                 found.append(m.group(1).strip().rstrip("."))
                 break
     return found
-_ABS_PATH = re.compile(r"^(?:/|[A-Za-z]:[\\/])")
+_ABS_PATH = regexes.compile(r"^(?:/|[A-Za-z]:[\\/])")
 
 
 def _project_from_hash(path: Path, st: _State) -> str | None:

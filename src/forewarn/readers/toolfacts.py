@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
+from forewarn import regexes
 from forewarn.model import clip
 
 MAX_INPUT_STR = 4000  # long string inputs (file contents, big patches) are clipped in the model
@@ -20,7 +21,7 @@ MAX_TEXT = 4000  # user turns and lesson blocks
 
 # Flags after which a shell takes its script as the next (last) argument.
 _SCRIPT_FLAGS = frozenset({"-c", "-lc", "-ic", "-lic", "-cl", "/c", "/C", "-Command", "-command", "-EncodedCommand"})
-_PATCH_FILE = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+?)\s*$", re.M)
+_PATCH_FILE = regexes.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+?)\s*$", re.M)
 
 
 def trim_input(value: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from forewarn import regexes
 from forewarn.paths import forewarn_home
 
 FAILURE_TYPES: tuple[str, ...] = (
@@ -29,14 +30,14 @@ USER_PROMPTS = "prompts"
 
 # what an unlabelled failure's text says about its type, checked in order (first hit wins)
 _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("test_failure", re.compile(r"(?i)\b(?:assert(?:ion)?(?:error)?|FAILED|pytest|jest|vitest|test(?:s)? fail)")),
-    ("config_error", re.compile(r"(?i)\b(?:config(?:uration)?|credential|api[_ ]?key|env(?:ironment)? var|"
-                                r"permission denied|\.env\b|not authori[sz]ed)")),
-    ("integration_error", re.compile(r"(?i)\b(?:duplicat|already exist|redundant|existing (?:system|code|workflow))")),
-    ("workflow_error", re.compile(r"(?i)\b(?:workflow|n8n|pipeline|node type|trigger node)")),
-    ("architecture_error", re.compile(r"(?i)\b(?:architecture|design pattern|coupling|layering|abstraction)")),
-    ("scope_error", re.compile(r"(?i)\b(?:over-?engineer|out of scope|scope|too much|too little)")),
-    ("planning_error", re.compile(r"(?i)\b(?:plan|approach|misunderst|requirement)")),
+    ("test_failure", regexes.compile(r"(?i)\b(?:assert(?:ion)?(?:error)?|FAILED|pytest|jest|vitest|test(?:s)? fail)")),
+    ("config_error", regexes.compile(r"(?i)\b(?:config(?:uration)?|credential|api[_ ]?key|env(?:ironment)? var|"
+                                     r"permission denied|\.env\b|not authori[sz]ed)")),
+    ("integration_error", regexes.compile(r"(?i)\b(?:duplicat|already exist|redundant|existing (?:system|code|workflow))")),
+    ("workflow_error", regexes.compile(r"(?i)\b(?:workflow|n8n|pipeline|node type|trigger node)")),
+    ("architecture_error", regexes.compile(r"(?i)\b(?:architecture|design pattern|coupling|layering|abstraction)")),
+    ("scope_error", regexes.compile(r"(?i)\b(?:over-?engineer|out of scope|scope|too much|too little)")),
+    ("planning_error", regexes.compile(r"(?i)\b(?:plan|approach|misunderst|requirement)")),
 )
 
 

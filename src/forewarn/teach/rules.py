@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from forewarn import regexes
 from forewarn.analyze.findings import CATEGORIES
 from forewarn.analyze.redact import redact
 from forewarn.lessons.model import one_line
@@ -92,9 +93,9 @@ class Rule:
 
 # -- parsing -----------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(\{.*?\})\s*```", re.S)
-_MD_FIELD = re.compile(r"(?im)^[\s>*_-]*\**\s*(rule|when|why|root[ _-]?cause|category)\s*\**\s*[:：]\s*\**\s*(.+?)\s*$")
-_GLOB_OK = re.compile(r"^[A-Za-z0-9_.*?/\[\]{},@+-]+$")
+_FENCE = regexes.compile(r"```(?:json|JSON)?\s*(\{.*?\})\s*```", re.S)
+_MD_FIELD = regexes.compile(r"(?im)^[\s>*_-]*\**\s*(rule|when|why|root[ _-]?cause|category)\s*\**\s*[:：]\s*\**\s*(.+?)\s*$")
+_GLOB_OK = regexes.compile(r"^[A-Za-z0-9_.*?/\[\]{},@+-]+$")
 
 
 def find_json_object(text: str) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from forewarn import regexes
 from forewarn.analyze.findings import CATEGORIES
 from forewarn.errors import RefusedError
 
@@ -40,10 +41,10 @@ NOTE = (
 )
 _NOTE_PREFIX = "_Maintained by `forewarn learn`"
 
-_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=#-]*")
-_KEYED = re.compile(r"(?P<line>.*?)[ \t]*<!-- fw:(?P<key>" + _KEY.pattern + r") -->[ \t]*")
+_KEY = regexes.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=#-]*")
+_KEYED = regexes.compile(r"(?P<line>.*?)[ \t]*<!-- fw:(?P<key>" + _KEY.pattern + r") -->[ \t]*")
 _TITLE_TO_CATEGORY = {title: cat for cat, title in CATEGORIES.items()}
-_HOME_PATH = re.compile(r"(?:^|[\s`'\"(=])(?:~/|/home/[^/\s]+|/Users/[^/\s]+|[A-Za-z]:\\Users\\)")
+_HOME_PATH = regexes.compile(r"(?:^|[\s`'\"(=])(?:~/|/home/[^/\s]+|/Users/[^/\s]+|[A-Za-z]:\\Users\\)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,17 +39,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from forewarn import regexes
 from forewarn.errors import RefusedError
 
 START = "<!-- forewarn:start -->"
 END = "<!-- forewarn:end -->"
 
 _BOM = b"\xef\xbb\xbf"
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\n|\r)?")
-_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
-_MARKER_LINE = re.compile(r" {0,3}(" + re.escape(START) + "|" + re.escape(END) + r")[ \t]*")
-_BACKTICKS = re.compile(r"`+")
+_LINE = regexes.compile(r"([^\r\n]*)(\r\n|\n|\r)?")
+_FENCE_OPEN = regexes.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_FENCE_CLOSE = regexes.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+_MARKER_LINE = regexes.compile(r" {0,3}(" + re.escape(START) + "|" + re.escape(END) + r")[ \t]*")
+_BACKTICKS = regexes.compile(r"`+")
 
 
 @dataclass(frozen=True, slots=True)
