@@ -231,6 +231,21 @@ def test_discover_and_sniff_honour_codex_home(tmp_path: Path, monkeypatch: pytes
     assert not reader.sniff(day / "notes.jsonl", b'{"hello": "world"}\n')
 
 
+def test_a_rollout_name_is_offered_to_the_codex_sniffer_first(tmp_path: Path) -> None:
+    """A head two sniffers accept goes to the reader whose file name it has; by the name alone,
+    to none."""
+    head = ('{"timestamp":"2025-11-24T19:40:00Z","type":"session_meta","payload":'
+            '{"id":"x","cwd":"/p","note":"sessionId"}}\n{"sessionId":"y"}\n')
+    rollout, other = tmp_path / "rollout-2025-11-24-x.jsonl", tmp_path / "other.jsonl"
+    for path in (rollout, other):
+        path.write_text(head)
+    assert {r.agent for r in map(reader_for, (rollout, other)) if r} == {"codex", "claude"}
+    assert reader_for(rollout).agent == "codex"  # type: ignore[union-attr]
+    assert reader_for(other).agent == "claude"  # type: ignore[union-attr]  # (the readers' order)
+    (tmp_path / "rollout-junk.jsonl").write_text('{"hello": "world"}\n')
+    assert reader_for(tmp_path / "rollout-junk.jsonl") is None
+
+
 # -- the line triage: the fast head match must agree with the general rule ---------------------
 
 # mostly the usual head, which the fast path takes, and now and then one it must hand on

@@ -56,11 +56,12 @@ _SNIFF_MORE = 64 * 1024
 
 
 def _sniff(path: Path, head: bytes, agents: list[str] | None) -> Reader | None:
+    """The first reader that recognises `head`, trying first those whose name for a session log
+    `path` has (`Reader.claims`): most files are then sniffed once, not by every reader before."""
     if not head:
         return None
-    for name, reader in registry().items():
-        if agents and name not in agents:
-            continue
+    readers = [r for name, r in registry().items() if not agents or name in agents]
+    for reader in [*(r for r in readers if r.claims(path)), *(r for r in readers if not r.claims(path))]:
         if reader.sniff(path, head):
             return reader
     return None

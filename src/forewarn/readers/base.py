@@ -145,6 +145,12 @@ class Reader(ABC):
     def sniff(self, path: Path, head: bytes) -> bool:
         """Whether a file whose first bytes are `head` is this agent's session log."""
 
+    def claims(self, path: Path) -> bool:
+        """Whether the file's name is one this agent gives its session logs (`rollout-*.jsonl`):
+        such a file is offered to this reader's `sniff` before the others', and this reader's
+        `discover` takes it without sniffing. The name alone never decides for another reader."""
+        return False
+
     @abstractmethod
     def read(self, path: Path, start: int = 0, context: dict[str, Any] | None = None) -> Chunk:
         """Read `path` from byte `start`. `context` is what an earlier read stored for the file

@@ -148,8 +148,11 @@ class CodexReader(Reader):
             yield root
             return
         for path in walk_files(root, (".jsonl",), frozenset({".git", "node_modules", "log"})):
-            if path.name.startswith("rollout-") or self.sniff(path, read_head(path, 8192)):
+            if self.claims(path) or self.sniff(path, read_head(path, 8192)):
                 yield path
+
+    def claims(self, path: Path) -> bool:
+        return path.name.startswith("rollout-") and path.name.endswith(".jsonl")
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if not path.name.endswith(".jsonl"):

@@ -110,8 +110,11 @@ class GeminiReader(Reader):
         for path in walk_files(root, (".json", ".jsonl"), frozenset({".git", "node_modules", "tool-outputs"})):
             if path.name == "logs.json":
                 continue  # the prompt history, not a session
-            if path.name.startswith(("session-", "checkpoint-")) or self.sniff(path, read_head(path, 8192)):
+            if self.claims(path) or self.sniff(path, read_head(path, 8192)):
                 yield path
+
+    def claims(self, path: Path) -> bool:
+        return path.name.startswith(("session-", "checkpoint-")) and path.name.endswith((".json", ".jsonl"))
 
     def sniff(self, path: Path, head: bytes) -> bool:
         name = path.name
