@@ -140,6 +140,15 @@ def test_an_unwritable_home_costs_only_speed(fresh_cache: None, isolated_home: P
     assert isolated_home.read_text().startswith("a file")
 
 
+def test_no_home_at_all_costs_only_speed(fresh_cache: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr("forewarn.paths.forewarn_home", no_home)
+    assert regexes.compile("w+").search("aww")
+    regexes.save()  # no error
+
+
 def test_old_cache_files_are_pruned(fresh_cache: None, isolated_home: Path) -> None:
     folder = isolated_home / "cache"
     folder.mkdir(parents=True)

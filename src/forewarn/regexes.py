@@ -72,7 +72,7 @@ def save() -> None:
         path = _cache_path()
         write_bytes_atomic(path, marshal.dumps(records))
         prune_oldest(path.parent, "regex-*.marshal", _CACHES_KEPT)
-    except (OSError, ValueError):  # no writable home; ValueError: a value marshal refuses
+    except Exception:  # no writable home, no home at all…: the cache is only ever a shortcut
         pass
 
 
@@ -132,8 +132,8 @@ def _load() -> dict[Key, dict[str, Any]]:
             records = marshal.loads(f.read())
         if isinstance(records, dict):
             _loaded = records
-    except (OSError, ValueError, EOFError, TypeError):
-        pass  # none yet, or unreadable: compile the slow way, and `save` writes a new one
+    except Exception:
+        pass  # none yet, unreadable, no home: compile the slow way, and `save` writes a new one
     return _loaded
 
 
