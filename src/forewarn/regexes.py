@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, AnyStr
 
-Key = tuple[str | bytes, int]
+    Key = tuple[str | bytes, int]
 
 _CACHES_KEPT = 4  # cache files (one per forewarn version and interpreter) kept in the cache folder
 _loaded: dict[Key, dict[str, Any]] | None = None  # this interpreter's cache file, once read
@@ -148,7 +148,7 @@ def _cache_path() -> Path:
 
 
 def _reset() -> None:
-    """Forget the loaded cache and what was missed (tests; a change of FOREWARN_HOME)."""
+    """Forget the loaded cache and what was missed, as a new process would (tests)."""
     global _loaded
     _loaded = None
     _missed.clear()

@@ -61,7 +61,7 @@ def _sniff(path: Path, head: bytes, agents: list[str] | None) -> Reader | None:
     if not head:
         return None
     readers = [r for name, r in registry().items() if not agents or name in agents]
-    for reader in [*(r for r in readers if r.claims(path)), *(r for r in readers if not r.claims(path))]:
+    for reader in sorted(readers, key=lambda r: not r.claims(path)):  # (stable: claimers first, in order)
         if reader.sniff(path, head):
             return reader
     return None
